@@ -1,0 +1,263 @@
+"""The metric catalog: the one place every metric family of this project is defined.
+
+Instrumentation, collectors, the rule and dashboard generators and docs/metrics.md all read these
+specs; no other module spells a metric name. Names follow the OpenTelemetry GenAI semantic
+conventions where they define the signal, written the way the OTel Prometheus exporter writes
+them (dots to ``_``, unit ``s`` to ``_seconds``, ``{token}`` adds nothing), with the spec's
+explicit bucket boundaries. Signals the conventions lack take the ``llm_exporter_`` prefix and
+Prometheus naming practice (base units, ``_total`` on counters, ``_ratio`` for 0..1).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Kind(str, enum.Enum):
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    HISTOGRAM = "histogram"
+    INFO = "info"
+
+
+class Origin(str, enum.Enum):
+    SEMCONV = "OpenTelemetry GenAI semantic conventions"
+    PROJECT = "llm-exporter"
+
+
+PREFIX = "llm_exporter_"
+
+# Bucket boundaries given by the OTel GenAI conventions.
+SEMCONV_DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+SEMCONV_TOKEN_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+RATIO_BUCKETS = (0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+# Label names (Prometheus forms of the OTel attribute names).
+OPERATION = "gen_ai_operation_name"
+PROVIDER = "gen_ai_provider_name"
+REQUEST_MODEL = "gen_ai_request_model"
+RESPONSE_MODEL = "gen_ai_response_model"
+SERVER_ADDRESS = "server_address"
+ERROR_TYPE = "error_type"
+TOKEN_TYPE = "gen_ai_token_type"
+
+# Every LLM-call metric carries these, so any two of them join on the same labels.
+CALL_LABELS = (OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, SERVER_ADDRESS)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric family. ``name`` is the name a Prometheus user queries (counters end in
+    ``_total``; histograms add ``_bucket``/``_sum``/``_count``; info metrics end in ``_info``)."""
+
+    name: str
+    kind: Kind
+    help: str
+    labels: tuple[str, ...] = ()
+    unit: str = ""
+    buckets: tuple[float, ...] | None = None
+    origin: Origin = Origin.PROJECT
+    group: str = "llm"
+    # Per-family cap on distinct label sets; None takes the guard's configured default.
+    max_label_sets: int | None = None
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind is Kind.COUNTER and not self.name.endswith("_total"):
+            raise ValueError(f"counter {self.name} must end in _total")
+        if self.kind is Kind.INFO and not self.name.endswith("_info"):
+            raise ValueError(f"info metric {self.name} must end in _info")
+        if (self.kind is Kind.HISTOGRAM) != (self.buckets is not None):
+            raise ValueError(f"{self.name}: buckets go with histograms and only with them")
+
+    @property
+    def base_name(self) -> str:
+        """The name prometheus_client takes (it adds ``_total`` / ``_info`` itself)."""
+        if self.kind is Kind.COUNTER:
+            return self.name.removesuffix("_total")
+        if self.kind is Kind.INFO:
+            return self.name.removesuffix("_info")
+        return self.name
+
+    @property
+    def bucket(self) -> str:
+        return self._series("_bucket")
+
+    @property
+    def sum(self) -> str:
+        return self._series("_sum")
+
+    @property
+    def count(self) -> str:
+        return self._series("_count")
+
+    def _series(self, suffix: str) -> str:
+        if self.kind is not Kind.HISTOGRAM:
+            raise ValueError(f"{self.name} is a {self.kind.value}, it has no {suffix} series")
+        return self.name + suffix
+
+    def sample_names(self) -> tuple[str, ...]:
+        """Every sample name this family puts in a scrape."""
+        if self.kind is Kind.HISTOGRAM:
+            return (self.bucket, self.sum, self.count)
+        if self.kind is Kind.COUNTER:
+            return (self.name, self.base_name + "_created")
+        return (self.name,)
+
+
+# --- LLM calls (OTel GenAI semantic conventions) -------------------------------------------------
+
+OPERATION_DURATION = MetricSpec(
+    name="gen_ai_client_operation_duration_seconds",
+    kind=Kind.HISTOGRAM,
+    help="GenAI operation duration, from before the request is sent to the last chunk or error.",
+    labels=(*CALL_LABELS, ERROR_TYPE),
+    unit="seconds",
+    buckets=SEMCONV_DURATION_BUCKETS,
+    origin=Origin.SEMCONV,
+    notes='error_type is "" on success, so selectors also match producers that omit the label.',
+)
+
+TOKEN_USAGE = MetricSpec(
+    name="gen_ai_client_token_usage",
+    kind=Kind.HISTOGRAM,
+    help="Number of input and output tokens used per GenAI operation.",
+    labels=(*CALL_LABELS, TOKEN_TYPE),
+    buckets=SEMCONV_TOKEN_BUCKETS,
+    origin=Origin.SEMCONV,
+    notes="gen_ai_token_type is input or output.",
+)
+
+TIME_TO_FIRST_CHUNK = MetricSpec(
+    name="gen_ai_client_operation_time_to_first_chunk_seconds",
+    kind=Kind.HISTOGRAM,
+    help="Time from issuing a streaming request to receiving the first chunk.",
+    labels=CALL_LABELS,
+    unit="seconds",
+    buckets=SEMCONV_DURATION_BUCKETS,
+    origin=Origin.SEMCONV,
+    notes="Streaming calls only.",
+)
+
+TIME_PER_OUTPUT_CHUNK = MetricSpec(
+    name="gen_ai_client_operation_time_per_output_chunk_seconds",
+    kind=Kind.HISTOGRAM,
+    help="Time between consecutive chunks of a streaming response, after the first.",
+    labels=CALL_LABELS,
+    unit="seconds",
+    buckets=SEMCONV_DURATION_BUCKETS,
+    origin=Origin.SEMCONV,
+    notes="Streaming calls only.",
+)
+
+# --- LLM calls (project signals) -----------------------------------------------------------------
+
+COST = MetricSpec(
+    name=PREFIX + "cost_usd_total",
+    kind=Kind.COUNTER,
+    help="Estimated spend on GenAI operations in US dollars, from the pricing table.",
+    labels=CALL_LABELS,
+    notes="Calls to a model the pricing table does not know add nothing here and count in "
+    f"{PREFIX}unpriced_operations_total instead.",
+)
+
+UNPRICED_OPERATIONS = MetricSpec(
+    name=PREFIX + "unpriced_operations_total",
+    kind=Kind.COUNTER,
+    help="GenAI operations whose model is missing from the pricing table, so no cost was recorded.",
+    labels=(PROVIDER, RESPONSE_MODEL),
+)
+
+RETRIES = MetricSpec(
+    name=PREFIX + "retries_total",
+    kind=Kind.COUNTER,
+    help="Retries the SDK made on its own within GenAI operations.",
+    labels=(OPERATION, PROVIDER, REQUEST_MODEL, SERVER_ADDRESS),
+)
+
+CONTEXT_WINDOW_USAGE = MetricSpec(
+    name=PREFIX + "context_window_usage_ratio",
+    kind=Kind.HISTOGRAM,
+    help="Prompt tokens over the model's context window (0..1).",
+    labels=(OPERATION, PROVIDER, REQUEST_MODEL),
+    buckets=RATIO_BUCKETS,
+    notes="Only for models whose context window the model table knows.",
+)
+
+ESTIMATED_TOKEN_OPERATIONS = MetricSpec(
+    name=PREFIX + "estimated_token_operations_total",
+    kind=Kind.COUNTER,
+    help="GenAI operations whose token usage was counted by a tokenizer because the response "
+    "carried no usage block.",
+    labels=(OPERATION, PROVIDER, REQUEST_MODEL),
+)
+
+# --- The exporter's own health -------------------------------------------------------------------
+
+BUILD_INFO = MetricSpec(
+    name=PREFIX + "build_info",
+    kind=Kind.INFO,
+    help="Version of llm-exporter and of the Python running it.",
+    labels=("version", "python_version"),
+    group="self",
+)
+
+LABEL_SETS = MetricSpec(
+    name=PREFIX + "label_sets",
+    kind=Kind.GAUGE,
+    help="Distinct label sets a metric family holds, against its cap.",
+    labels=("metric",),
+    group="self",
+)
+
+LABEL_SETS_LIMIT = MetricSpec(
+    name=PREFIX + "label_sets_limit",
+    kind=Kind.GAUGE,
+    help="The cap on distinct label sets of a metric family; past it, values fold into 'other'.",
+    labels=("metric",),
+    group="self",
+)
+
+LABELS_FOLDED = MetricSpec(
+    name=PREFIX + "labels_folded_total",
+    kind=Kind.COUNTER,
+    help="Observations whose label set was folded into 'other' because the family was at its cap.",
+    labels=("metric",),
+    group="self",
+)
+
+LABEL_VALUES_TRUNCATED = MetricSpec(
+    name=PREFIX + "label_values_truncated_total",
+    kind=Kind.COUNTER,
+    help="Label values cut to the configured maximum length.",
+    labels=("metric",),
+    group="self",
+)
+
+INSTRUMENTATION_ERRORS = MetricSpec(
+    name=PREFIX + "instrumentation_errors_total",
+    kind=Kind.COUNTER,
+    help="Faults inside llm-exporter's own recording code; they are caught, never raised into "
+    "the application.",
+    labels=("component", "error_class"),
+    group="self",
+)
+
+
+def all_specs() -> tuple[MetricSpec, ...]:
+    """Every family declared in this module, in declaration order."""
+    return tuple(v for v in globals().values() if isinstance(v, MetricSpec))
+
+
+def by_name() -> dict[str, MetricSpec]:
+    return {spec.name: spec for spec in all_specs()}
+
+
+def series_names() -> dict[str, MetricSpec]:
+    """Every sample name a scrape can hold, mapped to its family: what a PromQL check looks up."""
+    return {sample: spec for spec in all_specs() for sample in spec.sample_names()}

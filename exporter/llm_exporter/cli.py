@@ -1,0 +1,167 @@
+"""The ``llm-exporter`` command line.
+
+User mistakes (an unknown flag, a bad file) print one line and exit 2; they never show a
+traceback. Subcommands for later parts register on the same group.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+from prometheus_client import REGISTRY
+
+from . import __version__
+from .errors import ConfigError
+
+log = logging.getLogger("llm_exporter")
+
+EXIT_USAGE = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="llm-exporter")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Log verbosity (logs go to stderr).",
+)
+def cli(log_level: str) -> None:
+    """Prometheus metrics, alert rules and Grafana dashboards for LLM applications."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@cli.command()
+@click.option(
+    "--listen-address",
+    default=":9464",
+    show_default=True,
+    help="host:port to serve on; ':PORT' listens on all interfaces.",
+)
+@click.option(
+    "--web-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TLS and basic-auth config in the Prometheus exporter-toolkit format.",
+)
+def serve(listen_address: str, web_config: Path | None) -> None:
+    """Serve /metrics, /healthz and a landing page until SIGTERM or Ctrl-C."""
+    from .server import MetricsServer, parse_listen_address
+    from .webconfig import load_web_config
+
+    try:
+        host, port = parse_listen_address(listen_address)
+    except ValueError as exc:
+        raise ConfigError("--listen-address", None, str(exc)) from None
+    config = load_web_config(web_config) if web_config else None
+    _prepare_process_metrics()
+    try:
+        server = MetricsServer(REGISTRY, host, port, config)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {listen_address}: {exc.strerror or exc}"
+        ) from None
+    _serve_until_signalled(server)
+
+
+def _prepare_process_metrics() -> None:
+    """In a process of our own: no _created series (they double the scrape and few read them),
+    and the self-metrics present from the first scrape."""
+    from prometheus_client import disable_created_metrics
+
+    from .metrics import default_metrics
+
+    disable_created_metrics()
+    default_metrics()
+
+
+def _serve_until_signalled(server) -> None:
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    log.info("serving metrics on %s/metrics", server.url)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    log.info("stopped")
+
+
+@cli.command("check-config")
+@click.option(
+    "--web-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A web config file (TLS, basic auth) to check.",
+)
+def check_config(web_config: Path | None) -> None:
+    """Check configuration files without starting anything; exit 2 on the first problem."""
+    from .webconfig import load_web_config
+
+    checked: list[str] = []
+    if web_config is not None:
+        load_web_config(web_config)
+        checked.append(str(web_config))
+    if not checked:
+        raise click.UsageError("nothing to check: give at least one file option (see --help)")
+    for name in checked:
+        click.echo(f"{name}: OK")
+
+
+@cli.group()
+def docs() -> None:
+    """Generated reference documentation."""
+
+
+@docs.command("generate")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("docs"),
+    show_default=True,
+    help="Folder to write metrics.md into.",
+)
+def docs_generate(out: Path) -> None:
+    """Write metrics.md (the metric reference) from the catalog."""
+    from .docs import render_metrics_reference
+
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "metrics.md"
+    target.write_text(render_metrics_reference())
+    click.echo(f"wrote {target}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: maps user mistakes to one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="llm-exporter", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        click.echo(f"llm-exporter: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ConfigError as exc:
+        click.echo(f"llm-exporter: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"llm-exporter: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
