@@ -1,1 +1,29 @@
+"""llm-exporter: Prometheus metrics for LLM applications and the GPUs under them.
+
+``instrument_openai()`` records every call of the openai SDK; the metric families are defined in
+``llm_exporter.catalog``. Heavy imports (the openai SDK) wait until first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "instrument_openai": "llm_exporter.instrument.openai_sdk",
+    "uninstrument_openai": "llm_exporter.instrument.openai_sdk",
+    "set_trace_id": "llm_exporter.instrument.context",
+    "reset_trace_id": "llm_exporter.instrument.context",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llm_exporter' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import bcrypt
-import yaml
 
 from .errors import ConfigError
+from .yamlfile import read_yaml
 
 _BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
 _TLS_VERSIONS = {
@@ -95,16 +95,7 @@ _DUMMY_HASH = bcrypt.hashpw(b"dummy", bcrypt.gensalt(rounds=10))
 def load_web_config(path: str | Path) -> WebConfig:
     """Read and check a web config file; any problem raises ConfigError naming file and key."""
     src = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(src, None, f"cannot read file: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(src, None, f"not valid YAML{where}") from None
+    data = read_yaml(path)
     if data is None:
         return WebConfig()
     _expect_mapping(src, None, data)

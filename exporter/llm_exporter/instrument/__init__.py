@@ -1,0 +1,1 @@
+"""In-process instrumentation of LLM client SDKs."""

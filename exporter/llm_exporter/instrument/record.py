@@ -1,0 +1,282 @@
+"""Turns one LLM call into observations, on pre-bound label children.
+
+``Recorder`` owns the families and caches one ``Series`` (the bound children) per label tuple, so
+the per-call cost is a dict lookup and a handful of observe()/inc() calls. ``Call`` is one
+operation in flight: the SDK hook creates it, feeds it the result or the error, and it records
+exactly once. Faults in here are counted and logged once, never raised into the application.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from .. import catalog
+from ..metrics import Metrics
+from ..pricing import ModelInfo, ModelTable
+from . import classify
+from .context import current_trace_id
+from .tokens import count_tokens, request_text
+
+log = logging.getLogger("llm_exporter.instrument")
+
+INPUT, OUTPUT = "input", "output"
+
+
+class Series:
+    """The children for one (operation, provider, request model, response model, server), each
+    bound on first use so a call shape that never records a signal adds no empty series."""
+
+    __slots__ = ("_by_error", "_cost", "_input", "_output", "_rec", "_tpoc", "_ttfc",
+                 "_unpriced", "labels", "model", "priced")  # fmt: skip
+
+    def __init__(self, rec: Recorder, labels: tuple[str, ...], model: ModelInfo | None) -> None:
+        self._rec = rec
+        self.labels = labels
+        self.model = model
+        self.priced = model is not None and model.priced
+        self._by_error: dict[str, Any] = {}
+        self._input = self._output = self._ttfc = self._tpoc = self._cost = self._unpriced = None
+
+    def duration(self, error_type: str) -> Any:
+        child = self._by_error.get(error_type)
+        if child is None:
+            child = self._by_error[error_type] = self._rec.duration.labels(*self.labels, error_type)
+        return child
+
+    def input(self) -> Any:
+        if self._input is None:
+            self._input = self._rec.tokens.labels(*self.labels, INPUT)
+        return self._input
+
+    def output(self) -> Any:
+        if self._output is None:
+            self._output = self._rec.tokens.labels(*self.labels, OUTPUT)
+        return self._output
+
+    def ttfc(self) -> Any:
+        if self._ttfc is None:
+            self._ttfc = self._rec.ttfc.labels(*self.labels)
+        return self._ttfc
+
+    def tpoc(self) -> Any:
+        if self._tpoc is None:
+            self._tpoc = self._rec.tpoc.labels(*self.labels)
+        return self._tpoc
+
+    def cost(self) -> Any:
+        if self._cost is None:
+            self._cost = self._rec.cost.labels(*self.labels)
+        return self._cost
+
+    def unpriced(self) -> Any:
+        if self._unpriced is None:
+            provider, response_model = self.labels[1], self.labels[3] or self.labels[2]
+            self._unpriced = self._rec.unpriced.labels(provider, response_model)
+        return self._unpriced
+
+
+class Recorder:
+    def __init__(self, metrics: Metrics, models: ModelTable) -> None:
+        family = metrics.family
+        self.metrics = metrics
+        self.models = models
+        self.duration = family(catalog.OPERATION_DURATION)
+        self.tokens = family(catalog.TOKEN_USAGE)
+        self.ttfc = family(catalog.TIME_TO_FIRST_CHUNK)
+        self.tpoc = family(catalog.TIME_PER_OUTPUT_CHUNK)
+        self.cost = family(catalog.COST)
+        self.unpriced = family(catalog.UNPRICED_OPERATIONS)
+        self.retries = family(catalog.RETRIES)
+        self.context = family(catalog.CONTEXT_WINDOW_USAGE)
+        self.estimated = family(catalog.ESTIMATED_TOKEN_OPERATIONS)
+        self._series: dict[tuple[str, ...], Series] = {}
+        self._lock = threading.Lock()
+        self._logged: set[tuple[str, str]] = set()
+
+    def series(self, labels: tuple[str, ...]) -> Series:
+        found = self._series.get(labels)
+        if found is None:
+            with self._lock:
+                found = self._series.get(labels)
+                if found is None:
+                    model = self.models.lookup(labels[3] or labels[2])
+                    found = Series(self, labels, model)
+                    if len(self._series) < 4 * self.duration.cap:  # the guard bounds the rest
+                        self._series[labels] = found
+        return found
+
+    def fault(self, component: str, exc: BaseException) -> None:
+        """A bug or surprise in our own code: count it, log it once per kind, carry on."""
+        try:
+            self.metrics.count_error(component, exc)
+            key = (component, type(exc).__name__)
+            if key not in self._logged:
+                self._logged.add(key)
+                log.warning("llm-exporter %s fault (further ones only counted): %r", component, exc,
+                            exc_info=exc)  # fmt: skip
+        except Exception:  # pragma: no cover - the last line of defence
+            pass
+
+
+class Call:
+    """One operation in flight. Created by the SDK hook; records exactly once."""
+
+    __slots__ = (
+        "body",
+        "done",
+        "error",
+        "hide_usage",
+        "json_expected",
+        "kind",
+        "labels_prefix",
+        "last",
+        "model",
+        "op",
+        "output_tokens_apply",
+        "recorder",
+        "response_model",
+        "retries",
+        "server",
+        "start",
+        "stream_series",
+        "text",
+        "usage",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        op: str,
+        kind: str,
+        provider: str,
+        server: str,
+        model: str,
+        body: dict[str, Any],
+        json_expected: bool,
+        has_output: bool,
+    ) -> None:
+        self.recorder = recorder
+        self.op = op
+        self.kind = kind  # which API shape the result has (the SDK hook's business)
+        self.hide_usage = False  # the usage chunk was our request, not the caller's
+        self.labels_prefix = (op, provider)
+        self.server = server
+        self.model = model
+        self.body = body
+        self.json_expected = json_expected
+        self.output_tokens_apply = has_output
+        self.response_model = ""
+        self.usage: tuple[int, int, int] | None = None
+        self.error = ""
+        self.retries = 0
+        self.stream_series: Series | None = None
+        self.last = 0.0
+        self.text: list[str] | None = None
+        self.done = False
+        self.start = time.perf_counter()
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    def fail(self, exc: BaseException) -> None:
+        if self.done:
+            return
+        try:
+            self._record(time.perf_counter(), classify.classify(exc))
+        except Exception as fault:
+            self.recorder.fault("record", fault)
+
+    def abandon(self) -> None:
+        """The stream was closed, dropped or collected before its end."""
+        if self.done:
+            return
+        try:
+            self._record(time.perf_counter(), classify.CANCELLED)
+        except Exception as fault:
+            self.recorder.fault("record", fault)
+
+    def complete(self) -> None:
+        """The response (or the whole stream) arrived."""
+        if self.done:
+            return
+        try:
+            error = self.error
+            if not error and self.json_expected and self.text is not None:
+                error = "" if _parses("".join(self.text)) else classify.OUTPUT_PARSE
+            self._record(time.perf_counter(), error)
+        except Exception as fault:
+            self.recorder.fault("record", fault)
+
+    # -- the recording itself -----------------------------------------------------------------
+
+    def _record(self, now: float, error: str) -> None:
+        self.done = True
+        rec = self.recorder
+        labels = (*self.labels_prefix, self.model, self.response_model, self.server)
+        series = rec.series(labels)
+        elapsed = now - self.start
+        trace_id = current_trace_id()
+        duration = series.duration(error)
+        if trace_id:
+            duration.observe(elapsed, {"trace_id": trace_id})
+        else:
+            duration.observe(elapsed)
+        if self.retries:
+            retry_labels = (*self.labels_prefix, self.model, self.server)
+            rec.retries.labels(*retry_labels).inc(self.retries)
+        usage = self.usage
+        if usage is None and self.text is not None and error != classify.CANCELLED:
+            usage = self._estimate_usage()
+        if usage is None:
+            return
+        input_tokens, output_tokens, cached = usage
+        series.input().observe(input_tokens)
+        if self.output_tokens_apply:
+            series.output().observe(output_tokens)
+        model = series.model
+        if series.priced:
+            series.cost().inc(model.cost(input_tokens, output_tokens, cached))  # type: ignore[union-attr]
+        else:
+            series.unpriced().inc()
+        if model is not None and model.context_window:
+            ratio = input_tokens / model.context_window
+            rec.context.labels(*self.labels_prefix, self.model).observe(ratio)
+
+    def _estimate_usage(self) -> tuple[int, int, int]:
+        name = self.response_model or self.model
+        input_tokens = count_tokens(request_text(self.body), name)
+        output_tokens = count_tokens("".join(self.text or ()), name)
+        self.recorder.estimated.labels(*self.labels_prefix, self.model).inc()
+        return input_tokens, output_tokens, 0
+
+    # -- streaming ------------------------------------------------------------------------------
+
+    def chunk_arrived(self) -> None:
+        """Time to first chunk from the request's start, then the gap between chunks."""
+        now = time.perf_counter()
+        stream = self.stream_series
+        if stream is None:
+            labels = (*self.labels_prefix, self.model, self.response_model, self.server)
+            stream = self.stream_series = self.recorder.series(labels)
+            stream.ttfc().observe(now - self.start)
+        else:
+            stream.tpoc().observe(now - self.last)
+        self.last = now
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def usage_triple(usage: Any, input_attr: str, output_attr: str, details_attr: str) -> tuple:
+    """(input, output, cached input) from an SDK usage object."""
+    details = getattr(usage, details_attr, None)
+    cached = getattr(details, "cached_tokens", None) or 0
+    return (getattr(usage, input_attr, 0) or 0, getattr(usage, output_attr, 0) or 0, cached)
