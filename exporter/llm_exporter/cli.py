@@ -37,6 +37,9 @@ def cli(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The SDK and its HTTP client log every request and retry at INFO: noise unless debugging.
+    for noisy in ("httpx", "openai"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @cli.command()
@@ -82,7 +85,8 @@ def _prepare_process_metrics() -> None:
     default_metrics()
 
 
-def _serve_until_signalled(server) -> None:
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or Ctrl-C, so the main loop can shut down cleanly."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -91,12 +95,70 @@ def _serve_until_signalled(server) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def _serve_until_signalled(server) -> None:
+    stop = _stop_on_signals()
     server.start()
     log.info("serving metrics on %s/metrics", server.url)
     while not stop.wait(0.5):
         pass
     server.stop()
     log.info("stopped")
+
+
+INCIDENT_NAMES = ("error-burst", "latency-spike", "token-surge", "model-switch")
+
+
+@cli.command()
+@click.option("--listen-address", default=":9464", show_default=True,
+              help="host:port for /metrics.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Concurrent workload threads.")  # fmt: skip
+@click.option("--rate", type=click.FloatRange(0, min_open=True), default=8.0, show_default=True,
+              help="Target LLM calls per second, all workers together.")  # fmt: skip
+@click.option("--incident", type=click.Choice(INCIDENT_NAMES),
+              help="Inject this incident into the simulator after --incident-after.")  # fmt: skip
+@click.option("--incident-after", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="Seconds of normal traffic before the incident.")  # fmt: skip
+@click.option("--incident-for", type=click.FloatRange(0), default=120.0, show_default=True,
+              help="Seconds the incident lasts.")  # fmt: skip
+@click.option("--duration", type=click.FloatRange(0, min_open=True),
+              help="Stop after this many seconds (default: until Ctrl-C).")  # fmt: skip
+@click.option("--seed", type=int, help="Seed the workload's choices, for a repeatable run.")
+def demo(listen_address: str, workers: int, rate: float, incident: str | None,
+         incident_after: float, incident_for: float, duration: float | None,
+         seed: int | None) -> None:  # fmt: skip
+    """Run the simulator, an instrumented workload and /metrics: no API key or GPU needed."""
+    from prometheus_client import disable_created_metrics
+
+    from . import demo as demo_mod
+    from .server import parse_listen_address
+
+    try:
+        host, port = parse_listen_address(listen_address)
+    except ValueError as exc:
+        raise ConfigError("--listen-address", None, str(exc)) from None
+    disable_created_metrics()
+    try:
+        running = demo_mod.Demo(host, port, workers, rate, incident, incident_after,
+                                incident_for, seed)  # fmt: skip
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {listen_address}: {exc.strerror or exc}"
+        ) from None
+    demo_mod.run(running, duration, _stop_on_signals())
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                               "help_option_names": []})  # fmt: skip
+@click.pass_context
+def simulate(ctx: click.Context) -> None:
+    """Run the OpenAI-compatible simulator alone (its own flags: simulate --help)."""
+    from .simulator.cli import main as simulator_main
+
+    sys.exit(simulator_main(ctx.args))
 
 
 @cli.command("check-config")

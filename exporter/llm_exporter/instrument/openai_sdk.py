@@ -281,13 +281,14 @@ def _on_chunk(call: Call, chunk: Any) -> bool:
     if call.kind == CHAT:
         if not call.response_model:
             call.response_model = chunk.model or ""
-        call.chunk_arrived()
         usage = chunk.usage
         if usage is not None:
             call.usage = usage_triple(usage, "prompt_tokens", "completion_tokens",
                                       "prompt_tokens_details")  # fmt: skip
         choices = chunk.choices
         if choices:
+            # Only chunks with choices are output; the trailing usage chunk is bookkeeping.
+            call.chunk_arrived()
             choice = choices[0]
             content = choice.delta.content
             if content:

@@ -1,0 +1,74 @@
+"""`llm-exporter demo` as a real process: its endpoint carries every LLM-call family, passes
+promtool, and an injected incident shows up in the error classes."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from llm_exporter import catalog
+
+from .conftest import EXE, free_port, http_get, promtool_check_metrics
+
+EXPECTED = (
+    catalog.OPERATION_DURATION, catalog.TOKEN_USAGE, catalog.TIME_TO_FIRST_CHUNK,
+    catalog.TIME_PER_OUTPUT_CHUNK, catalog.COST, catalog.UNPRICED_OPERATIONS,
+    catalog.CONTEXT_WINDOW_USAGE,
+)  # fmt: skip
+
+
+def _scrape_when(url: str, ready: callable, timeout: float = 30) -> bytes:
+    deadline = time.monotonic() + timeout
+    body = b""
+    while time.monotonic() < deadline:
+        try:
+            status, _, body = http_get(url)
+            if status == 200 and ready(body):
+                return body
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"condition not met in {timeout}s; last scrape:\n{body.decode()[:2000]}")
+
+
+def _samples(body: bytes) -> list:
+    return [s for fam in text_string_to_metric_families(body.decode()) for s in fam.samples]
+
+
+def test_demo_exposes_llm_metrics_and_incident() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*EXE, "demo", "--listen-address", f"127.0.0.1:{port}", "--duration", "60",
+         "--rate", "40", "--seed", "7", "--incident", "error-burst", "--incident-after", "4",
+         "--incident-for", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+
+        def every_family_present(body: bytes) -> bool:
+            names = {s.name for s in _samples(body)}
+            return all(spec.sample_names()[0] in names for spec in EXPECTED)
+
+        body = _scrape_when(url, every_family_present)
+        result = promtool_check_metrics(body)
+        assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result
+
+        def server_errors(body: bytes) -> float:
+            return sum(s.value for s in _samples(body)
+                       if s.name == catalog.OPERATION_DURATION.count
+                       and s.labels.get(catalog.ERROR_TYPE) == "server_error")  # fmt: skip
+
+        _scrape_when(url, lambda b: server_errors(b) >= 3)
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert f"metrics:   http://127.0.0.1:{port}/metrics" in err
+        assert "incident 'error-burst' started" in err
+        assert err.strip().splitlines()[-1].startswith("calls ")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
