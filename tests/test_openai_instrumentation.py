@@ -12,8 +12,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
-from llm_exporter import catalog, instrument_openai, reset_trace_id, set_trace_id
-from llm_exporter import uninstrument_openai
+from llm_exporter import (
+    catalog,
+    instrument_openai,
+    reset_trace_id,
+    set_trace_id,
+    uninstrument_openai,
+)
 from llm_exporter.instrument.record import Recorder
 from llm_exporter.metrics import Metrics
 from llm_exporter.pricing import ModelTable
@@ -107,16 +112,18 @@ def test_stream_tokens_match_usage_and_usage_chunk_stays_hidden(meter: Meter) ->
 
 
 def test_caller_asking_for_usage_sees_the_usage_chunk(meter: Meter) -> None:
+    usage = {"include_usage": True}
     chunks = list(meter.client.chat.completions.create(
-        model="gpt-4o", messages=MSG, stream=True, stream_options={"include_usage": True}))  # fmt: skip
+        model="gpt-4o", messages=MSG, stream=True, stream_options=usage))  # fmt: skip
     assert chunks[-1].usage is not None and chunks[-1].choices == []
     output = catalog.TOKEN_USAGE.sum
     assert meter.value(output, gen_ai_token_type="output") == chunks[-1].usage.completion_tokens
 
 
 def test_stream_without_usage_is_estimated_and_marked(meter: Meter) -> None:
+    no_usage = {"include_usage": False}
     list(meter.client.chat.completions.create(
-        model="gpt-4o", messages=MSG, stream=True, stream_options={"include_usage": False}))  # fmt: skip
+        model="gpt-4o", messages=MSG, stream=True, stream_options=no_usage))  # fmt: skip
     assert meter.value(catalog.ESTIMATED_TOKEN_OPERATIONS.name, gen_ai_request_model="gpt-4o") == 1
     assert meter.value(catalog.TOKEN_USAGE.count, gen_ai_token_type="output") == 1
     assert meter.value(catalog.TOKEN_USAGE.sum, gen_ai_token_type="output") > 0
