@@ -167,14 +167,23 @@ def simulate(ctx: click.Context) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A web config file (TLS, basic auth) to check.",
 )
-def check_config(web_config: Path | None) -> None:
+@click.option(
+    "--models",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A model table (prices, context windows) to check, as merged over the shipped one.",
+)
+def check_config(web_config: Path | None, models: Path | None) -> None:
     """Check configuration files without starting anything; exit 2 on the first problem."""
+    from .pricing import ModelTable
     from .webconfig import load_web_config
 
     checked: list[str] = []
     if web_config is not None:
         load_web_config(web_config)
         checked.append(str(web_config))
+    if models is not None:
+        ModelTable.load(models)
+        checked.append(str(models))
     if not checked:
         raise click.UsageError("nothing to check: give at least one file option (see --help)")
     for name in checked:

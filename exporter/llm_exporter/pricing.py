@@ -7,6 +7,7 @@ per distinct model name, never per call.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -56,6 +57,8 @@ class ModelTable:
 
     @classmethod
     def load(cls, user_file: str | Path | None = None) -> ModelTable:
+        """The shipped table, with ``user_file`` (default: $LLM_EXPORTER_MODELS) merged over it."""
+        user_file = user_file or os.environ.get("LLM_EXPORTER_MODELS") or None
         shipped = resources.files("llm_exporter").joinpath("models.yaml")
         models = _parse(parse_yaml(shipped.read_text(), "llm_exporter/models.yaml"), "models.yaml")
         if user_file is not None:
