@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --locked --all-extras --quiet
 
 .PHONY: help install install-tools demo serve test lint format docs rules dashboards \
-        promtool-test bench check-generated ci
+        promtool-test bench check-generated ci test-openai3
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -16,14 +16,17 @@ install:  ## Install uv (with pip, if missing) and the locked environment
 install-tools:  ## install, plus promtool for the tests (Debian package prometheus)
 	@scripts/bootstrap --tools
 
-demo: install  ## The main job: run the exporter (the full demo arrives with the LLM-call part)
-	$(RUN) llm-exporter serve
+demo: install  ## The main job: simulator + instrumented workload + /metrics on :9464
+	$(RUN) llm-exporter demo
 
 serve: install  ## Run `llm-exporter serve` on :9464
 	$(RUN) llm-exporter serve
 
 test: install-tools  ## Run the test suite
 	$(RUN) pytest
+
+test-openai3: install-tools  ## The SDK-facing tests again, on openai 3.x (the lock pins 2.x for openlit)
+	$(RUN) --with 'openai>=3,<4' pytest -q tests/test_openai_instrumentation.py tests/test_simulator.py
 
 lint: install  ## ruff lint and format check
 	$(RUN) ruff check .
@@ -39,7 +42,11 @@ docs: install  ## Regenerate docs/metrics.md from the catalog
 check-generated: docs  ## Fail when a generated artifact differs from what is committed
 	@git diff --exit-code --stat -- docs/ || { echo "generated files are stale: run make docs and commit" >&2; exit 1; }
 
-rules dashboards promtool-test bench:
-	@echo "make $@: not built yet (see the open issues: rule pack, dashboards, benchmarks)" >&2; exit 1
+bench: install  ## Overhead per LLM call: uninstrumented, llm-exporter, OpenLIT
+	$(RUN) python scripts/bench_overhead.py
+	$(RUN) python scripts/bench_overhead.py --stream
 
-ci: lint check-generated test  ## What .ci/run does
+rules dashboards promtool-test:
+	@echo "make $@: not built yet (see the open issues: rule pack, dashboards)" >&2; exit 1
+
+ci: lint check-generated test test-openai3  ## What .ci/run does
