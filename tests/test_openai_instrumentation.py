@@ -371,3 +371,27 @@ def _labels(sim: Simulator) -> dict[str, str]:
     return {"gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai",
             "gen_ai_request_model": "gpt-4o", "gen_ai_response_model": "gpt-4o-2024-08-06",
             "server_address": "127.0.0.1", "error_type": ""}  # fmt: skip
+
+
+def test_async_stream_broken_off_is_cancelled_once(meter: Meter) -> None:
+    async def run() -> None:
+        stream = await meter.aclient.chat.completions.create(
+            model="gpt-4o", messages=MSG, stream=True
+        )
+        async with stream:
+            async for _ in stream:
+                break
+
+    asyncio.run(run())
+    gc.collect()
+    assert meter.calls(error_type="cancelled") == 1 and meter.calls() == 1
+
+
+def test_exemplar_from_an_active_opentelemetry_span(meter: Meter) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("handle-request") as span:
+        meter.client.chat.completions.create(model="gpt-4o", messages=MSG)
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    assert f'# {{trace_id="{trace_id}"}}' in openmetrics_latest(meter.registry).decode()
