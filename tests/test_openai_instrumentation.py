@@ -395,3 +395,19 @@ def test_exemplar_from_an_active_opentelemetry_span(meter: Meter) -> None:
         meter.client.chat.completions.create(model="gpt-4o", messages=MSG)
         trace_id = format(span.get_span_context().trace_id, "032x")
     assert f'# {{trace_id="{trace_id}"}}' in openmetrics_latest(meter.registry).decode()
+
+
+def test_azure_client_keeps_its_own_request_building(sim: Simulator) -> None:
+    # AzureOpenAI overrides _build_request to route by deployment; instrumenting one client must
+    # keep that, and label the provider as Azure.
+    registry = CollectorRegistry()
+    client = openai.AzureOpenAI(azure_endpoint=sim.url, api_key="sim", api_version="2024-10-21",
+                                max_retries=0)  # fmt: skip
+    instrument_openai(client, metrics=Metrics(registry))
+    resp = client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert resp.choices[0].message.content
+    count = registry.get_sample_value(DURATION.count, {
+        "gen_ai_operation_name": "chat", "gen_ai_provider_name": "azure.ai.openai",
+        "gen_ai_request_model": "gpt-4o", "gen_ai_response_model": resp.model,
+        "server_address": "127.0.0.1", "error_type": ""})  # fmt: skip
+    assert count == 1

@@ -12,6 +12,7 @@ The SDK's own exceptions propagate unchanged; a fault in our code is counted and
 from __future__ import annotations
 
 import contextvars
+import inspect
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -73,11 +74,14 @@ def instrument_openai(
             for (cls, name), original in _ORIGINALS.items():
                 setattr(cls, name, _wrap(original, lambda: _global_recorder, name))
         return
-    base = AsyncAPIClient if isinstance(client, AsyncAPIClient) else SyncAPIClient
     if not isinstance(client, (SyncAPIClient, AsyncAPIClient)):
         raise TypeError(f"expected an openai client, got {type(client).__name__}")
     for name in ("request", "_build_request"):
-        wrapper = _wrap(_ORIGINALS[(base, name)], lambda: recorder, name)
+        # Wrap what the client's own class resolves (AzureOpenAI overrides _build_request),
+        # minus our global wrapper, so a call is recorded once by this client's recorder.
+        original = getattr(type(client), name)
+        original = getattr(original, "__wrapped__", original)
+        wrapper = _wrap(original, lambda: recorder, name)
         setattr(client, name, wrapper.__get__(client))
 
 
@@ -97,7 +101,7 @@ def uninstrument_openai(client: Any = None) -> None:
 def _wrap(original: Callable, recorder_of: Callable[[], Recorder | None], name: str) -> Callable:
     if name == "_build_request":
         return _build_request_wrapper(original)
-    if original is _ORIGINALS[(AsyncAPIClient, "request")]:
+    if inspect.iscoroutinefunction(original):
         return _async_request_wrapper(original, recorder_of)
     return _sync_request_wrapper(original, recorder_of)
 
@@ -121,7 +125,7 @@ def _sync_request_wrapper(original: Callable, recorder_of: Callable) -> Callable
             _current.reset(token)
         return _returned(call, result)
 
-    request.__llm_exporter__ = True  # type: ignore[attr-defined]
+    request.__wrapped__ = original  # type: ignore[attr-defined]
     return request
 
 
@@ -141,7 +145,7 @@ def _async_request_wrapper(original: Callable, recorder_of: Callable) -> Callabl
             _current.reset(token)
         return _returned(call, result)
 
-    request.__llm_exporter__ = True  # type: ignore[attr-defined]
+    request.__wrapped__ = original  # type: ignore[attr-defined]
     return request
 
 
@@ -154,7 +158,7 @@ def _build_request_wrapper(original: Callable) -> Callable:
                 call.retries = retries
         return original(self, options, *args, **kwargs)
 
-    build_request.__llm_exporter__ = True  # type: ignore[attr-defined]
+    build_request.__wrapped__ = original  # type: ignore[attr-defined]
     return build_request
 
 

@@ -222,6 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str, raw: bytes) -> None:
         api = path[3:] if path.startswith("/v1/") else path
+        if api.startswith("/openai/deployments/"):
+            # Azure OpenAI: /openai/deployments/{deployment}/chat/completions?api-version=...
+            api = "/" + api.split("/", 4)[4] if api.count("/") >= 4 else api
         if method == "POST" and api in _GENERATORS:
             self.endpoint = _GENERATORS[api]
             self._generate(self.endpoint, self._json(raw))
