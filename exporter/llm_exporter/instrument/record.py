@@ -135,7 +135,6 @@ class Call:
         "labels_prefix",
         "last",
         "model",
-        "op",
         "output_tokens_apply",
         "recorder",
         "response_model",
@@ -160,7 +159,6 @@ class Call:
         has_output: bool,
     ) -> None:
         self.recorder = recorder
-        self.op = op
         self.kind = kind  # which API shape the result has (the SDK hook's business)
         self.hide_usage = False  # the usage chunk was our request, not the caller's
         self.labels_prefix = (op, provider)
