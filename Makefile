@@ -42,9 +42,11 @@ docs: install  ## Regenerate docs/metrics.md from the catalog
 check-generated: docs  ## Fail when a generated artifact differs from what is committed
 	@git diff --exit-code --stat -- docs/ || { echo "generated files are stale: run make docs and commit" >&2; exit 1; }
 
-bench: install  ## Overhead per LLM call: uninstrumented, llm-exporter, OpenLIT
+bench: install  ## Overhead per LLM call (uninstrumented, llm-exporter, OpenLIT); slow: valgrind
 	$(RUN) python scripts/bench_overhead.py
-	$(RUN) python scripts/bench_overhead.py --stream
+	@command -v valgrind >/dev/null || scripts/bootstrap --valgrind
+	$(RUN) python scripts/bench_instructions.py
+	$(RUN) python scripts/bench_instructions.py --stream --calls 100
 
 rules dashboards promtool-test:
 	@echo "make $@: not built yet (see the open issues: rule pack, dashboards)" >&2; exit 1
