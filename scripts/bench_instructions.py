@@ -1,6 +1,6 @@
 """Instructions per LLM call under valgrind: uninstrumented, llm-exporter, and OpenLIT.
 
-    uv run python scripts/bench_instructions.py [--calls 200]
+    uv run python scripts/bench_instructions.py [--calls 200] [--shape stream]
 
 CPU time per call swings by ±15% between runs on a shared virtual machine, more than the overhead
 being measured. Instruction counts (valgrind's cachegrind, no cache simulation) do not: the same
@@ -21,18 +21,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_overhead import MODES, _free_port, _wait_port
+from bench_overhead import MODES, SHAPES, _free_port, _wait_port
 
 BASE_CALLS = 10
 _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def _instructions(mode: str, calls: int, base_url: str, stream: bool) -> int:
+def _instructions(mode: str, calls: int, base_url: str, shape: str) -> int:
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
            sys.executable, str(Path(__file__).with_name("bench_overhead.py")), "--worker", mode,
-           "--base-url", base_url, "--calls", str(calls), "--warmup", "0", "--plain"]  # fmt: skip
-    if stream:
-        cmd.append("--stream")
+           "--base-url", base_url, "--calls", str(calls), "--warmup", "0", "--plain",
+           "--shape", shape]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800)
     found = _IREFS.search(out.stderr)
     if not found:
@@ -43,7 +42,7 @@ def _instructions(mode: str, calls: int, base_url: str, stream: bool) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--stream", action="store_true")
+    parser.add_argument("--shape", choices=SHAPES, default="plain")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -58,7 +57,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}/v1"
         jobs = [(m, n) for m in MODES for n in (BASE_CALLS, BASE_CALLS + args.calls)]
         with ThreadPoolExecutor(max_workers=2) as pool:  # the machine has two cores
-            counts = dict(zip(jobs, pool.map(lambda j: _instructions(*j, url, args.stream), jobs),
+            counts = dict(zip(jobs, pool.map(lambda j: _instructions(*j, url, args.shape), jobs),
                               strict=True))  # fmt: skip
     finally:
         sim.terminate()
@@ -66,7 +65,7 @@ def main() -> None:
     per_call = {m: (counts[(m, BASE_CALLS + args.calls)] - counts[(m, BASE_CALLS)]) / args.calls
                 for m in MODES}  # fmt: skip
     base = per_call["baseline"]
-    kind = "streaming chat, 16 chunks" if args.stream else "chat, non-streaming"
+    kind = SHAPES[args.shape][1]
     print(f"\n{kind}: instructions per call (valgrind), {args.calls} calls\n")
     print("| mode | instructions/call | overhead | overhead % of the call |")
     print("|---|---:|---:|---:|")

@@ -1,6 +1,6 @@
 """CPU cost per LLM call: uninstrumented, llm-exporter, and OpenLIT, through the real openai SDK.
 
-    uv run python scripts/bench_overhead.py [--calls 2000] [--runs 5] [--stream]
+    uv run python scripts/bench_overhead.py [--calls 2000] [--runs 5] [--shape stream]
 
 The simulator runs in its own process with no added latency, so the figures are the client
 process's CPU time (time.process_time) per call. CPU time per call differs by several percent from
@@ -25,6 +25,15 @@ from typing import Any, ClassVar
 
 MODES = ("baseline", "llm-exporter", "openlit")
 MESSAGES = [{"role": "user", "content": "Summarise the return policy in two sentences."}]
+# The request each call makes, and how the tables title it. "stream-usage": the caller asks for
+# the usage chunk itself, so both sides receive the same bytes and the difference is our code
+# alone; in "stream" llm-exporter asks for it, and the SDK parsing that chunk counts against us.
+SHAPES: dict[str, tuple[dict[str, Any], str]] = {
+    "plain": ({}, "chat, non-streaming"),
+    "stream": ({"stream": True}, "streaming chat, 16 chunks"),
+    "stream-usage": ({"stream": True, "stream_options": {"include_usage": True}},
+                     "streaming chat, 16 chunks, the caller asking for usage"),
+}  # fmt: skip
 
 
 # -- worker side: one mode, one measurement ---------------------------------------------------
@@ -54,26 +63,25 @@ def _setup(mode: str) -> None:
         openlit.init(pricing_json=pricing, disable_events=True, collect_gpu_stats=False)
 
 
-def _one_call(client: Any, stream: bool) -> None:
-    if stream:
-        for _ in client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                                stream=True):  # fmt: skip
+def _one_call(client: Any, shape: str) -> None:
+    extra = SHAPES[shape][0]
+    result = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, **extra)
+    if extra.get("stream"):
+        for _ in result:
             pass
-    else:
-        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
 
-def _cpu_per_call(client: Any, calls: int, stream: bool) -> float:
+def _cpu_per_call(client: Any, calls: int, shape: str) -> float:
     if calls <= 0:
         return 0.0
     start = time.process_time()
     for _ in range(calls):
-        _one_call(client, stream)
+        _one_call(client, shape)
     return (time.process_time() - start) / calls * 1e6
 
 
 def worker(
-    mode: str, base_url: str, calls: int, warmup: int, stream: bool, paired: bool = True
+    mode: str, base_url: str, calls: int, warmup: int, shape: str, paired: bool = True
 ) -> dict[str, float]:
     import openai
 
@@ -82,8 +90,8 @@ def worker(
         _setup(mode)
     client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
     if not paired:
-        _cpu_per_call(client, warmup, stream)
-        return {"cpu_us": _cpu_per_call(client, calls, stream)}
+        _cpu_per_call(client, warmup, shape)
+        return {"cpu_us": _cpu_per_call(client, calls, shape)}
     import llm_exporter
 
     # Two clients on one connection pool's worth of set-up each, one instrumented; calls
@@ -95,7 +103,7 @@ def worker(
     for i in range(warmup + calls):
         for target, sink in ((client, off), (metered, on)):
             start = time.process_time()
-            _one_call(target, stream)
+            _one_call(target, shape)
             if i >= warmup:
                 sink.append((time.process_time() - start) * 1e6)
     return {"cpu_us": statistics.median(on), "off_us": statistics.median(off),
@@ -160,9 +168,8 @@ def _wait_port(port: int, timeout: float = 20) -> None:
 
 def _run_worker(mode: str, args: argparse.Namespace, base_url: str) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--worker", mode, "--base-url", base_url,
-           "--calls", str(args.calls), "--warmup", str(args.warmup)]  # fmt: skip
-    if args.stream:
-        cmd.append("--stream")
+           "--calls", str(args.calls), "--warmup", str(args.warmup),
+           "--shape", args.shape]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=900)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -194,7 +201,7 @@ def drive(args: argparse.Namespace) -> None:
     base, ours = med("baseline"), med("llm-exporter", "overhead_us")
     paired_base = med("llm-exporter", "off_us")
     openlit = med("openlit") - base
-    kind = "streaming chat, 16 chunks" if args.stream else "chat, non-streaming"
+    kind = SHAPES[args.shape][1]
     print(f"\n{kind}: {args.calls} calls x {args.runs} runs; CPU time per call, medians\n")
     print("| mode | CPU µs/call | overhead µs | overhead % of the call |")
     print("|---|---:|---:|---:|")
@@ -203,7 +210,7 @@ def drive(args: argparse.Namespace) -> None:
           f"{100 * ours / paired_base:+.1f}% |")  # fmt: skip
     print(f"| OpenLIT {_openlit_version()} | {med('openlit'):.0f} | {openlit:+.0f} | "
           f"{100 * openlit / base:+.1f}% |")  # fmt: skip
-    if not args.stream:
+    if args.shape == "plain":
         print(f"\nllm-exporter's recording path alone, without HTTP: {recording_path_us():.1f} µs")
     if openlit > 0:
         print(f"llm-exporter's overhead is {ours / openlit:.3f}x OpenLIT's "
@@ -221,13 +228,15 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--stream", action="store_true", help="streaming chat instead of plain")
+    parser.add_argument(
+        "--shape", choices=SHAPES, default="plain", help="the request each call makes"
+    )
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = worker(args.worker, args.base_url, args.calls, args.warmup, args.stream,
+        result = worker(args.worker, args.base_url, args.calls, args.warmup, args.shape,
                         paired=not args.plain)  # fmt: skip
         print(json.dumps(result))
     else:
