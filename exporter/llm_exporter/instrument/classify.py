@@ -10,19 +10,18 @@ import json
 
 import openai
 
-TIMEOUT = "timeout"
-RATE_LIMIT = "rate_limit"
-SERVER_ERROR = "server_error"
-AUTH = "auth"
-BAD_REQUEST = "bad_request"
-CONTEXT_LENGTH = "context_length_exceeded"
-CONTENT_FILTER = "content_filter"
-CONNECTION = "connection"
-CANCELLED = "cancelled"
-OUTPUT_PARSE = "output_parse"
-
-ERROR_TYPES = (TIMEOUT, RATE_LIMIT, SERVER_ERROR, AUTH, BAD_REQUEST, CONTEXT_LENGTH,
-               CONTENT_FILTER, CONNECTION, CANCELLED, OUTPUT_PARSE)  # fmt: skip
+from ..errortypes import (
+    AUTH,
+    BAD_REQUEST,
+    CANCELLED,
+    CONNECTION,
+    CONTENT_FILTER,
+    CONTEXT_LENGTH,
+    OUTPUT_PARSE,
+    RATE_LIMIT,
+    SERVER_ERROR,
+    TIMEOUT,
+)
 
 _CONTENT_FILTER_CODES = frozenset({"content_filter", "content_policy_violation"})
 
