@@ -7,6 +7,7 @@ prometheus_client metrics exposes; tests build their own on a private registry.
 
 from __future__ import annotations
 
+import logging
 import platform
 import threading
 from typing import Any
@@ -16,6 +17,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from . import __version__, catalog
 from .catalog import Kind, MetricSpec
 from .guard import GuardedFamily, GuardSettings
+
+log = logging.getLogger("llm_exporter")
 
 
 def create_metric(spec: MetricSpec, registry: CollectorRegistry | None) -> Any:
@@ -43,6 +46,7 @@ class Metrics:
         self.registry = registry
         self.settings = settings or GuardSettings.from_env()
         self._families: dict[str, GuardedFamily] = {}
+        self._singles: dict[str, Any] = {}
         self._lock = threading.Lock()
         build = create_metric(catalog.BUILD_INFO, registry)
         build.info({"version": __version__, "python_version": platform.python_version()})
@@ -51,6 +55,8 @@ class Metrics:
         self._folded = create_metric(catalog.LABELS_FOLDED, registry)
         self._truncated = create_metric(catalog.LABEL_VALUES_TRUNCATED, registry)
         self._errors = create_metric(catalog.INSTRUMENTATION_ERRORS, registry)
+        self._rejected = create_metric(catalog.REJECTED_OBSERVATIONS, registry)
+        self._logged: set[tuple[str, str]] = set()
 
     def family(self, spec: MetricSpec) -> GuardedFamily:
         """The guarded family for ``spec``; cheap after the first call, but hot paths should keep
@@ -63,6 +69,17 @@ class Metrics:
                     fam = self._build(spec)
                     self._families[spec.name] = fam
         return fam
+
+    def single(self, spec: MetricSpec) -> Any:
+        """The prometheus_client object of a family with no label guard to pass: an info metric
+        or one without labels. Created once per registry."""
+        if spec.kind is not Kind.INFO and spec.labels:
+            raise ValueError(f"{spec.name} has labels; use family()")
+        with self._lock:
+            metric = self._singles.get(spec.name)
+            if metric is None:
+                metric = self._singles[spec.name] = create_metric(spec, self.registry)
+        return metric
 
     def _build(self, spec: MetricSpec) -> GuardedFamily:
         if spec.kind is Kind.INFO or not spec.labels:
@@ -80,9 +97,33 @@ class Metrics:
         sets.set(0)
         return fam
 
-    def count_error(self, component: str, exc: BaseException) -> None:
-        """Count a fault in our own recording code (never raised into the application)."""
-        self._errors.labels(component, type(exc).__name__).inc()
+    def fault(self, component: str, exc: BaseException) -> None:
+        """A bug or surprise in our own recording code: counted, logged once per kind, never
+        raised into the application."""
+        try:
+            self._errors.labels(component, type(exc).__name__).inc()
+            if self._first((component, type(exc).__name__)):
+                log.warning("llm-exporter %s fault (further ones only counted): %r", component,
+                            exc, exc_info=exc)  # fmt: skip
+        except Exception:  # pragma: no cover - the last line of defence
+            pass
+
+    def reject(self, signal: str, reason: str, detail: str) -> None:
+        """An application passed a value out of range: dropped, counted, logged once per kind."""
+        try:
+            self._rejected.labels(signal, reason).inc()
+            if self._first((signal, reason)):
+                log.warning("llm-exporter dropped a %s observation (%s: %s); further ones are "
+                            "only counted", signal, reason, detail)  # fmt: skip
+        except Exception:  # pragma: no cover
+            pass
+
+    def _first(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            if key in self._logged:
+                return False
+            self._logged.add(key)
+            return True
 
 
 _default: Metrics | None = None

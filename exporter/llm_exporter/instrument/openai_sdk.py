@@ -35,7 +35,7 @@ _OPERATIONS = {
     "/responses": ("chat", RESPONSES),
     "/embeddings": ("embeddings", EMBEDDINGS),
 }
-_JSON_FORMATS = frozenset({"json_object", "json_schema"})
+JSON_CHECK, SCHEMA_CHECK = "json", "json_schema"
 
 _current: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "llm_exporter_openai_call", default=None
@@ -182,7 +182,7 @@ def _begin(recorder: Recorder, client: Any, options: Any, kwargs: dict[str, Any]
             server,
             str(body.get("model", "")),
             body,
-            _json_expected(kind, body),
+            _output_check(kind, body),
             has_output=kind != EMBEDDINGS,
         )
         if streaming:
@@ -207,14 +207,24 @@ def _target(client: Any) -> tuple[str, str]:
     return found
 
 
-def _json_expected(kind: str, body: dict[str, Any]) -> bool:
+def _output_check(kind: str, body: dict[str, Any]) -> tuple[str, Any] | None:
+    """(check name, JSON schema or None) when the request asks for JSON output."""
     if kind == CHAT:
         fmt = body.get("response_format")
     elif kind == RESPONSES:
-        fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+        text = body.get("text")
+        fmt = text.get("format") if isinstance(text, dict) else None
     else:
-        return False
-    return isinstance(fmt, dict) and fmt.get("type") in _JSON_FORMATS
+        return None
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_object":
+        return (JSON_CHECK, None)
+    if fmt.get("type") == "json_schema":
+        holder = fmt.get("json_schema") if kind == CHAT else fmt
+        schema = holder.get("schema") if isinstance(holder, dict) else None
+        return (SCHEMA_CHECK, schema)
+    return None
 
 
 def _returned(call: Call, result: Any) -> Any:
@@ -252,14 +262,14 @@ def _read_result(call: Call, result: Any) -> None:
             choice = choices[0]
             if choice.finish_reason == "content_filter":
                 call.error = classify.CONTENT_FILTER
-            elif call.json_expected:
+            elif call.output_check is not None:
                 call.text = [choice.message.content or ""]
     elif kind == RESPONSES:
         if usage is not None:
             call.usage = usage_triple(usage, "input_tokens", "output_tokens",
                                       "input_tokens_details")  # fmt: skip
         call.error = _responses_error(result)
-        if call.json_expected and not call.error:
+        if call.output_check is not None and not call.error:
             call.text = [result.output_text]
     elif usage is not None:
         call.usage = (usage.prompt_tokens, 0, 0)

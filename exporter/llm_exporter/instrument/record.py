@@ -9,7 +9,6 @@ exactly once. Faults in here are counted and logged once, never raised into the 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from typing import Any
@@ -17,11 +16,11 @@ from typing import Any
 from .. import catalog
 from ..metrics import Metrics
 from ..pricing import ModelInfo, ModelTable
+from ..track.schema import conforms
+from ..track.tracker import INVALID, VALID
 from . import classify
 from .context import current_trace_id
 from .tokens import count_tokens, request_text
-
-log = logging.getLogger("llm_exporter.instrument")
 
 INPUT, OUTPUT = "input", "output"
 
@@ -93,9 +92,9 @@ class Recorder:
         self.retries = family(catalog.RETRIES)
         self.context = family(catalog.CONTEXT_WINDOW_USAGE)
         self.estimated = family(catalog.ESTIMATED_TOKEN_OPERATIONS)
+        self.output_checks = family(catalog.OUTPUT_CHECKS)
         self._series: dict[tuple[str, ...], Series] = {}
         self._lock = threading.Lock()
-        self._logged: set[tuple[str, str]] = set()
 
     def series(self, labels: tuple[str, ...]) -> Series:
         found = self._series.get(labels)
@@ -110,16 +109,7 @@ class Recorder:
         return found
 
     def fault(self, component: str, exc: BaseException) -> None:
-        """A bug or surprise in our own code: count it, log it once per kind, carry on."""
-        try:
-            self.metrics.count_error(component, exc)
-            key = (component, type(exc).__name__)
-            if key not in self._logged:
-                self._logged.add(key)
-                log.warning("llm-exporter %s fault (further ones only counted): %r", component, exc,
-                            exc_info=exc)  # fmt: skip
-        except Exception:  # pragma: no cover - the last line of defence
-            pass
+        self.metrics.fault(component, exc)
 
 
 class Call:
@@ -127,14 +117,15 @@ class Call:
 
     __slots__ = (
         "body",
+        "check_result",
         "done",
         "error",
         "hide_usage",
-        "json_expected",
         "kind",
         "labels_prefix",
         "last",
         "model",
+        "output_check",
         "output_tokens_apply",
         "recorder",
         "response_model",
@@ -155,7 +146,7 @@ class Call:
         server: str,
         model: str,
         body: dict[str, Any],
-        json_expected: bool,
+        output_check: tuple[str, Any] | None,
         has_output: bool,
     ) -> None:
         self.recorder = recorder
@@ -165,7 +156,8 @@ class Call:
         self.server = server
         self.model = model
         self.body = body
-        self.json_expected = json_expected
+        self.output_check = output_check  # (check name, schema or None) for JSON outputs
+        self.check_result: str | None = None
         self.output_tokens_apply = has_output
         self.response_model = ""
         self.usage: tuple[int, int, int] | None = None
@@ -183,7 +175,10 @@ class Call:
         if self.done:
             return
         try:
-            self._record(time.perf_counter(), classify.classify(exc))
+            error = classify.classify(exc)
+            if error == classify.OUTPUT_PARSE and self.output_check is not None:
+                self.check_result = INVALID  # .parse() could not build the caller's model
+            self._record(time.perf_counter(), error)
         except Exception as fault:
             self.recorder.fault("record", fault)
 
@@ -202,8 +197,11 @@ class Call:
             return
         try:
             error = self.error
-            if not error and self.json_expected and self.text is not None:
-                error = "" if _parses("".join(self.text)) else classify.OUTPUT_PARSE
+            check = self.output_check
+            if not error and check is not None and self.text is not None:
+                valid = _valid_output("".join(self.text), check[1])
+                self.check_result = VALID if valid else INVALID
+                error = "" if valid else classify.OUTPUT_PARSE
             self._record(time.perf_counter(), error)
         except Exception as fault:
             self.recorder.fault("record", fault)
@@ -222,6 +220,9 @@ class Call:
             duration.observe(elapsed, {"trace_id": trace_id})
         else:
             duration.observe(elapsed)
+        if self.check_result is not None:
+            rec.output_checks.labels(self.model, self.response_model, self.output_check[0],  # type: ignore[index]
+                                     self.check_result).inc()  # fmt: skip
         if self.retries:
             retry_labels = (*self.labels_prefix, self.model, self.server)
             rec.retries.labels(*retry_labels).inc(self.retries)
@@ -265,12 +266,13 @@ class Call:
         self.last = now
 
 
-def _parses(text: str) -> bool:
+def _valid_output(text: str, schema: Any) -> bool:
+    """The output parses as JSON and, when the request gave a schema, matches it."""
     try:
-        json.loads(text)
-    except (ValueError, TypeError):
+        value = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
         return False
-    return True
+    return schema is None or conforms(value, schema)
 
 
 def usage_triple(usage: Any, input_attr: str, output_attr: str, details_attr: str) -> tuple:
