@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-switch", action="append", default=[], metavar="FROM=TO")
     p.add_argument("--context-window", action="append", default=[], metavar="MODEL=TOKENS")
     p.add_argument("--malformed-json-any-request", action="store_true", default=None)
+    p.add_argument(
+        "--score",
+        type=float,
+        metavar="0..1",
+        help="mean of the numbers in JSON-schema answers (a judge's scores)",
+    )
+    p.add_argument("--score-jitter", type=float, metavar="SD")
     return p
 
 
@@ -74,6 +81,8 @@ _SCALARS = (
     "retry_after_s",
     "timeout_sleep_s",
     "malformed_json_any_request",
+    "score",
+    "score_jitter",
 )
 
 

@@ -82,6 +82,10 @@ class SimulatorConfig:
     timeout_sleep_s: float = 30.0
     # malformed_json normally hits only requests that ask for JSON output; this widens it.
     malformed_json_any_request: bool = False
+    # A JSON-schema request gets an object of the schema's shape; its numbers (a judge's
+    # scores) are drawn from normal(score, score_jitter), clipped to 0..1.
+    score: float = 0.9
+    score_jitter: float = 0.05
 
     def __post_init__(self) -> None:
         for name in (
@@ -97,6 +101,8 @@ class SimulatorConfig:
         self.cached_prompt_fraction = _fraction(
             "cached_prompt_fraction", self.cached_prompt_fraction
         )
+        self.score = _fraction("score", self.score)
+        self.score_jitter = _non_negative_float("score_jitter", self.score_jitter)
         if self.seed is not None:
             _int("seed", self.seed, minimum=None)
         _int("reasoning_tokens", self.reasoning_tokens)

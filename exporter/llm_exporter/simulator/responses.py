@@ -18,7 +18,7 @@ import json
 import struct
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +158,46 @@ def output_tokens(n: int, as_json: bool = False, malformed: bool = False) -> lis
             tokens[0] = '{"text": "' + tokens[0]
             tokens[-1] += '"' if malformed else '"}'
     return tokens
+
+
+def schema_tokens(
+    schema: Any, draw_number: Callable[[], float], malformed: bool = False
+) -> list[str] | None:
+    """A JSON object shaped like ``schema``'s top-level properties, split into tokens at
+    spaces; None when the schema names no properties. Numbers come from ``draw_number``."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not properties:
+        return None
+    obj = {key: _sample_value(sub, draw_number) for key, sub in properties.items()}
+    text = json.dumps(obj)
+    if malformed:
+        text = text[:-1]
+    words = text.split(" ")
+    return [w + " " for w in words[:-1]] + [words[-1]]
+
+
+def _sample_value(schema: Any, draw_number: Callable[[], float]) -> Any:
+    if not isinstance(schema, dict):
+        return "ok"
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "number":
+        return round(draw_number(), 3)
+    return {"integer": 1, "boolean": True, "array": [], "object": {}}.get(kind, "ok")
+
+
+def request_schema(body: dict[str, Any], chat: bool) -> Any:
+    """The JSON schema a chat or responses request asks its output to follow, if any."""
+    if chat:
+        fmt = body.get("response_format")
+        holder = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    else:
+        text = body.get("text")
+        holder = text.get("format") if isinstance(text, dict) else None
+    return holder.get("schema") if isinstance(holder, dict) else None
 
 
 def chat_wants_json(body: dict[str, Any]) -> bool:

@@ -337,12 +337,19 @@ class _Handler(BaseHTTPRequestHandler):
             n, finish = cap - reasoning, "length"
         if error == "content_filter":
             n, finish = n // 2, "content_filter"
+        malformed = error == "malformed_json"
+        tokens = None
+        if wants_json:
+            schema = r.request_schema(body, chat=endpoint == "chat.completions")
+            tokens = r.schema_tokens(schema, lambda: self.sim._score(cfg), malformed)
+        if tokens is None:
+            tokens = r.output_tokens(n, as_json=wants_json, malformed=malformed)
         stream_options = body.get("stream_options")
         return r.Plan(
             model=response_model,
             prompt_tokens=prompt,
             cached_tokens=int(prompt * cfg.cached_prompt_fraction),
-            tokens=r.output_tokens(n, as_json=wants_json, malformed=error == "malformed_json"),
+            tokens=tokens,
             reasoning_tokens=reasoning,
             finish_reason=finish,
             include_usage=isinstance(stream_options, dict)
@@ -588,6 +595,10 @@ class Simulator:
         if jitter:
             return cfg.latency_s + jitter * self._rng.lognormvariate(0.0, cfg.latency_sigma)
         return cfg.latency_s
+
+    def _score(self, cfg: SimulatorConfig) -> float:
+        value = self._rng.gauss(cfg.score, cfg.score_jitter) if cfg.score_jitter else cfg.score
+        return min(1.0, max(0.0, value))
 
     def _draw_output(self, cfg: SimulatorConfig) -> int:
         n = cfg.output_tokens
