@@ -37,7 +37,13 @@ def test_semconv_metrics_match_the_otel_prometheus_form() -> None:
     }
     for spec in semconv.values():
         assert spec.kind is Kind.HISTOGRAM
-        assert set(catalog.CALL_LABELS) <= set(spec.labels)
+        if spec.name.startswith("gen_ai_client_"):
+            assert set(catalog.CALL_LABELS) <= set(spec.labels)
+    # Agent and tool metrics carry their own name and error.type, as the conventions define.
+    assert catalog.AGENT_DURATION.labels == (catalog.AGENT_NAME, catalog.ERROR_TYPE)
+    assert catalog.TOOL_DURATION.labels == (catalog.TOOL_NAME, catalog.ERROR_TYPE)
+    assert semconv["gen_ai_invoke_agent_duration_seconds"] is catalog.AGENT_DURATION
+    assert semconv["gen_ai_execute_tool_duration_seconds"] is catalog.TOOL_DURATION
     assert catalog.TOKEN_USAGE.buckets[0] == 1 and catalog.TOKEN_USAGE.buckets[-1] == 67108864
     assert catalog.OPERATION_DURATION.buckets[-1] == 81.92
 

@@ -1,6 +1,8 @@
 """llm-exporter: Prometheus metrics for LLM applications and the GPUs under them.
 
-``instrument_openai()`` records every call of the openai SDK; the metric families are defined in
+``instrument_openai()`` records every call of the openai SDK; ``agent()``, ``tool()``,
+``stage()``, ``handoff()``, ``record_score()``, ``record_feedback()``, ``Judge`` and
+``set_app_info()`` record what single calls do not show. The metric families are defined in
 ``llm_exporter.catalog``. Heavy imports (the openai SDK) wait until first use.
 """
 
@@ -15,7 +17,12 @@ _LAZY = {
     "uninstrument_openai": "llm_exporter.instrument.openai_sdk",
     "set_trace_id": "llm_exporter.instrument.context",
     "reset_trace_id": "llm_exporter.instrument.context",
-}
+    **{
+        name: "llm_exporter.track"
+        for name in ("agent", "tool", "stage", "handoff", "record_score", "record_feedback",
+                     "record_output_check", "set_app_info", "Judge", "Tracker")
+    },
+}  # fmt: skip
 
 __all__ = ["__version__", *_LAZY]
 

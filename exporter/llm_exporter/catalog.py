@@ -36,6 +36,13 @@ SEMCONV_TOKEN_BUCKETS = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
 RATIO_BUCKETS = (0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+# Agent nesting depth; the seeds call depth above 3 a runaway loop.
+DEPTH_BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20)
+FANOUT_BUCKETS = (0, 1, 2, 3, 4, 5, 8, 13, 21, 34, 55, 89)
+# Tool results from a few hundred bytes to the multi-megabyte JSON that fills a context window.
+SIZE_BUCKETS = (256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216)
+RATING_BUCKETS = (1, 2, 3, 4, 5)
 
 # Label names (Prometheus forms of the OTel attribute names).
 OPERATION = "gen_ai_operation_name"
@@ -45,6 +52,11 @@ RESPONSE_MODEL = "gen_ai_response_model"
 SERVER_ADDRESS = "server_address"
 ERROR_TYPE = "error_type"
 TOKEN_TYPE = "gen_ai_token_type"
+AGENT_NAME = "gen_ai_agent_name"
+TOOL_NAME = "gen_ai_tool_name"
+EVALUATION_NAME = "gen_ai_evaluation_name"
+STAGE = "stage"
+ROUTE = "route"
 
 # Every LLM-call metric carries these, so any two of them join on the same labels.
 CALL_LABELS = (OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, SERVER_ADDRESS)
@@ -197,6 +209,156 @@ ESTIMATED_TOKEN_OPERATIONS = MetricSpec(
     labels=(OPERATION, PROVIDER, REQUEST_MODEL),
 )
 
+# --- Agents, tools, pipeline stages and handoffs ------------------------------------------------
+
+AGENT_DURATION = MetricSpec(
+    name="gen_ai_invoke_agent_duration_seconds",
+    kind=Kind.HISTOGRAM,
+    help="Duration of one agent invocation, from its start to its final answer or error.",
+    labels=(AGENT_NAME, ERROR_TYPE),
+    unit="seconds",
+    buckets=SEMCONV_DURATION_BUCKETS,
+    origin=Origin.SEMCONV,
+    group="agents",
+    notes="Runs by outcome (the traffic heartbeat) are its _count by error_type; "
+    '"" is a run that finished.',
+)
+
+TOOL_DURATION = MetricSpec(
+    name="gen_ai_execute_tool_duration_seconds",
+    kind=Kind.HISTOGRAM,
+    help="Duration of one tool execution.",
+    labels=(TOOL_NAME, ERROR_TYPE),
+    unit="seconds",
+    buckets=SEMCONV_DURATION_BUCKETS,
+    origin=Origin.SEMCONV,
+    group="agents",
+    notes="error_type timeout for TimeoutError and the HTTP clients' timeouts.",
+)
+
+TOOL_RESULT_SIZE = MetricSpec(
+    name=PREFIX + "tool_result_size_bytes",
+    kind=Kind.HISTOGRAM,
+    help="Size of what a tool returned, in bytes (UTF-8 for text, JSON for structured results).",
+    labels=(TOOL_NAME,),
+    unit="bytes",
+    buckets=SIZE_BUCKETS,
+    group="agents",
+)
+
+STAGE_DURATION = MetricSpec(
+    name=PREFIX + "stage_duration_seconds",
+    kind=Kind.HISTOGRAM,
+    help="Duration of one pipeline stage (retrieval, llm, postprocess, ...).",
+    labels=(STAGE, ERROR_TYPE),
+    unit="seconds",
+    buckets=SEMCONV_DURATION_BUCKETS,
+    group="agents",
+    notes="A stage's share of the time is its rate(_sum) over the rate(_sum) of all stages.",
+)
+
+HANDOFFS = MetricSpec(
+    name=PREFIX + "handoffs_total",
+    kind=Kind.COUNTER,
+    help="Handoffs from one agent to another agent or to a human.",
+    labels=("from_agent", "to_agent", "reason"),
+    group="agents",
+    notes='to_agent is "human" for an escalation to a person.',
+)
+
+AGENT_DEPTH = MetricSpec(
+    name=PREFIX + "agent_depth",
+    kind=Kind.HISTOGRAM,
+    help="Deepest agent nesting one request reached (1 = no sub-agents), recorded once per "
+    "top-level run under the top-level agent's name.",
+    labels=(AGENT_NAME,),
+    buckets=DEPTH_BUCKETS,
+    group="agents",
+)
+
+AGENT_CHILD_INVOCATIONS = MetricSpec(
+    name=PREFIX + "agent_child_invocations",
+    kind=Kind.HISTOGRAM,
+    help="Agent runs and tool calls started directly by one agent run (its fan-out).",
+    labels=(AGENT_NAME,),
+    buckets=FANOUT_BUCKETS,
+    group="agents",
+)
+
+# --- Quality: scores, feedback, output checks, the judge -----------------------------------------
+
+QUALITY_SCORE = MetricSpec(
+    name=PREFIX + "quality_score_ratio",
+    kind=Kind.HISTOGRAM,
+    help="Quality scores in 0..1 (LLM-as-a-judge or your own evaluators), by evaluation and model.",
+    labels=(EVALUATION_NAME, REQUEST_MODEL),
+    buckets=SCORE_BUCKETS,
+    group="quality",
+    notes="A window's mean score is rate(_sum) / rate(_count): every score counts, unlike a "
+    "gauge set to the latest one.",
+)
+
+FEEDBACK = MetricSpec(
+    name=PREFIX + "feedback_total",
+    kind=Kind.COUNTER,
+    help="User feedback on answers: thumbs up (positive) or down (negative).",
+    labels=(REQUEST_MODEL, ROUTE, "feedback"),
+    group="quality",
+)
+
+FEEDBACK_RATING = MetricSpec(
+    name=PREFIX + "feedback_rating",
+    kind=Kind.HISTOGRAM,
+    help="User ratings of answers on a 1 to 5 scale.",
+    labels=(REQUEST_MODEL, ROUTE),
+    buckets=RATING_BUCKETS,
+    group="quality",
+)
+
+OUTPUT_CHECKS = MetricSpec(
+    name=PREFIX + "output_checks_total",
+    kind=Kind.COUNTER,
+    help="Checks of structured outputs (JSON, JSON schema, or your own), valid or invalid.",
+    labels=(REQUEST_MODEL, RESPONSE_MODEL, "check", "result"),
+    group="quality",
+    notes="Recorded automatically for calls that ask for JSON mode or a JSON schema; result is "
+    "valid or invalid.",
+)
+
+JUDGE_SAMPLES = MetricSpec(
+    name=PREFIX + "judge_samples_total",
+    kind=Kind.COUNTER,
+    help="Answers sampled for LLM-as-a-judge evaluation: queued, or dropped because the queue "
+    "was full.",
+    labels=("outcome",),
+    group="quality",
+)
+
+JUDGE_EVALUATIONS = MetricSpec(
+    name=PREFIX + "judge_evaluations_total",
+    kind=Kind.COUNTER,
+    help="Judge evaluations finished, by the judge's model and error class "
+    '("" when it produced scores).',
+    labels=(REQUEST_MODEL, ERROR_TYPE),
+    group="quality",
+)
+
+JUDGE_QUEUE_LENGTH = MetricSpec(
+    name=PREFIX + "judge_queue_length",
+    kind=Kind.GAUGE,
+    help="Samples waiting for the judge.",
+    group="quality",
+)
+
+APP_INFO = MetricSpec(
+    name=PREFIX + "app_info",
+    kind=Kind.INFO,
+    help="Version of the instrumented application and of its prompts, for deploy annotations "
+    "and for telling a new version from drift.",
+    labels=("app_version", "git_commit", "prompt_version"),
+    group="quality",
+)
+
 # --- The exporter's own health -------------------------------------------------------------------
 
 BUILD_INFO = MetricSpec(
@@ -236,6 +398,15 @@ LABEL_VALUES_TRUNCATED = MetricSpec(
     kind=Kind.COUNTER,
     help="Label values cut to the configured maximum length.",
     labels=("metric",),
+    group="self",
+)
+
+REJECTED_OBSERVATIONS = MetricSpec(
+    name=PREFIX + "rejected_observations_total",
+    kind=Kind.COUNTER,
+    help="Observations dropped because their value was out of range (a score of 1.7, an "
+    "unknown feedback value); logged once per kind.",
+    labels=("signal", "reason"),
     group="self",
 )
 

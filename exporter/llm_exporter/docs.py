@@ -7,6 +7,8 @@ from .catalog import Kind, MetricSpec
 
 _GROUP_TITLES = {
     "llm": "LLM calls",
+    "agents": "Agents, tools, stages and handoffs",
+    "quality": "Quality",
     "self": "The exporter's own health",
 }
 
