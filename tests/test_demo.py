@@ -15,7 +15,12 @@ from .conftest import EXE, free_port, http_get, promtool_check_metrics
 EXPECTED = (
     catalog.OPERATION_DURATION, catalog.TOKEN_USAGE, catalog.TIME_TO_FIRST_CHUNK,
     catalog.TIME_PER_OUTPUT_CHUNK, catalog.COST, catalog.UNPRICED_OPERATIONS,
-    catalog.CONTEXT_WINDOW_USAGE,
+    catalog.CONTEXT_WINDOW_USAGE, catalog.OUTPUT_CHECKS,
+    # the support agent: agents, tools, stages, handoffs, judge, feedback, versions
+    catalog.AGENT_DURATION, catalog.AGENT_DEPTH, catalog.AGENT_CHILD_INVOCATIONS,
+    catalog.TOOL_DURATION, catalog.TOOL_RESULT_SIZE, catalog.STAGE_DURATION, catalog.HANDOFFS,
+    catalog.QUALITY_SCORE, catalog.JUDGE_EVALUATIONS, catalog.FEEDBACK, catalog.FEEDBACK_RATING,
+    catalog.APP_INFO,
 )  # fmt: skip
 
 
@@ -42,7 +47,7 @@ def test_demo_exposes_llm_metrics_and_incident() -> None:
     proc = subprocess.Popen(
         [*EXE, "demo", "--listen-address", f"127.0.0.1:{port}", "--duration", "60",
          "--rate", "40", "--seed", "7", "--incident", "error-burst", "--incident-after", "4",
-         "--incident-for", "60"],
+         "--incident-for", "60", "--judge-sample-rate", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -52,7 +57,7 @@ def test_demo_exposes_llm_metrics_and_incident() -> None:
             names = {s.name for s in _samples(body)}
             return all(spec.sample_names()[0] in names for spec in EXPECTED)
 
-        body = _scrape_when(url, every_family_present)
+        body = _scrape_when(url, every_family_present, timeout=40)
         result = promtool_check_metrics(body)
         assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result
 
@@ -72,3 +77,16 @@ def test_demo_exposes_llm_metrics_and_incident() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_an_incident_is_undone_exactly() -> None:
+    """Restoring merges dict knobs, so keys an incident added must be deleted again: a model
+    switch that outlived its incident would look like a second incident."""
+    from llm_exporter.demo.incidents import INCIDENTS, restore_patch
+    from llm_exporter.demo.runner import NORMAL
+
+    for name, incident in INCIDENTS.items():
+        during = NORMAL.merge(incident.simulator)
+        after = during.merge(restore_patch(NORMAL, incident))
+        assert after == NORMAL, name
+    assert NORMAL.merge(INCIDENTS["quality-drop"].simulator).model_switch  # it did switch

@@ -108,7 +108,10 @@ def _serve_until_signalled(server) -> None:
     log.info("stopped")
 
 
-INCIDENT_NAMES = ("error-burst", "latency-spike", "token-surge", "model-switch")
+def _incident_names() -> tuple[str, ...]:
+    from .demo.incidents import INCIDENTS
+
+    return tuple(INCIDENTS)
 
 
 @cli.command()
@@ -118,8 +121,8 @@ INCIDENT_NAMES = ("error-burst", "latency-spike", "token-surge", "model-switch")
               help="Concurrent workload threads.")  # fmt: skip
 @click.option("--rate", type=click.FloatRange(0, min_open=True), default=8.0, show_default=True,
               help="Target LLM calls per second, all workers together.")  # fmt: skip
-@click.option("--incident", type=click.Choice(INCIDENT_NAMES),
-              help="Inject this incident into the simulator after --incident-after.")  # fmt: skip
+@click.option("--incident", type=click.Choice(sorted(_incident_names())),
+              help="Stage this incident after --incident-after (see the README).")  # fmt: skip
 @click.option("--incident-after", type=click.FloatRange(0), default=60.0, show_default=True,
               help="Seconds of normal traffic before the incident.")  # fmt: skip
 @click.option("--incident-for", type=click.FloatRange(0), default=120.0, show_default=True,
@@ -127,13 +130,15 @@ INCIDENT_NAMES = ("error-burst", "latency-spike", "token-surge", "model-switch")
 @click.option("--duration", type=click.FloatRange(0, min_open=True),
               help="Stop after this many seconds (default: until Ctrl-C).")  # fmt: skip
 @click.option("--seed", type=int, help="Seed the workload's choices, for a repeatable run.")
+@click.option("--judge-sample-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Share of support answers sent to the LLM-as-a-judge.")  # fmt: skip
 def demo(listen_address: str, workers: int, rate: float, incident: str | None,
          incident_after: float, incident_for: float, duration: float | None,
-         seed: int | None) -> None:  # fmt: skip
+         seed: int | None, judge_sample_rate: float) -> None:  # fmt: skip
     """Run the simulator, an instrumented workload and /metrics: no API key or GPU needed."""
     from prometheus_client import disable_created_metrics
 
-    from . import demo as demo_mod
+    from .demo import runner as demo_mod
     from .server import parse_listen_address
 
     try:
@@ -143,7 +148,7 @@ def demo(listen_address: str, workers: int, rate: float, incident: str | None,
     disable_created_metrics()
     try:
         running = demo_mod.Demo(host, port, workers, rate, incident, incident_after,
-                                incident_for, seed)  # fmt: skip
+                                incident_for, seed, judge_sample_rate)  # fmt: skip
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {listen_address}: {exc.strerror or exc}"

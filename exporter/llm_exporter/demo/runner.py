@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import random
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import openai
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from . import catalog
-from .instrument.openai_sdk import instrument_openai, uninstrument_openai
-from .metrics import default_metrics
-from .server import MetricsServer
-from .simulator import Simulator, SimulatorConfig
+from .. import __version__, catalog
+from ..instrument.openai_sdk import instrument_openai, uninstrument_openai
+from ..metrics import default_metrics
+from ..server import MetricsServer
+from ..simulator import Simulator, SimulatorConfig
+from ..track import Judge, default_tracker
+from .incidents import INCIDENTS, Workload, restore_patch
+from .workload import WORKLOAD, Ctx
 
-# Knobs for a normal day: a few hundred ms per call, rare errors.
+# Knobs for a normal day: a few hundred ms per call, rare errors, good judge scores.
 NORMAL = SimulatorConfig(
     latency_s=0.25,
     latency_jitter_s=0.15,
@@ -33,77 +34,11 @@ NORMAL = SimulatorConfig(
     inter_chunk_s=0.01,
     output_tokens=(20, 120),
     error_rates={"rate_limit": 0.01, "server_error": 0.005},
+    score=0.88,
+    score_jitter=0.06,
 )
-
-# What each incident changes in the simulator while it lasts.
-INCIDENTS: dict[str, dict[str, Any]] = {
-    "error-burst": {"error_rates": {"server_error": 0.25, "rate_limit": 0.15}},
-    "latency-spike": {"latency_s": 2.5, "first_chunk_delay_s": 1.5},
-    "token-surge": {"output_tokens": [600, 1200]},
-    "model-switch": {"model_switch": {"gpt-4o": "gpt-4o-mini-2024-07-18"}},
-}
-
-SYSTEM = "You are a concise assistant for an online bookshop."
-QUESTIONS = (
-    "Which of your science fiction titles are in stock?",
-    "Summarise the return policy in two sentences.",
-    "Recommend three books like The Left Hand of Darkness.",
-    "Is there a paperback edition of Piranesi?",
-    "Translate 'shipping is free over 30 euros' into German.",
-)
-
-
-@dataclass(frozen=True)
-class Step:
-    weight: float
-    run: Callable[[openai.OpenAI, random.Random], None]
-
-
-def _messages(rng: random.Random) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": rng.choice(QUESTIONS)}]  # fmt: skip
-
-
-def _chat(model: str) -> Callable[[openai.OpenAI, random.Random], None]:
-    def run(client: openai.OpenAI, rng: random.Random) -> None:
-        client.chat.completions.create(model=model, messages=_messages(rng))
-
-    return run
-
-
-def _chat_stream(model: str) -> Callable[[openai.OpenAI, random.Random], None]:
-    def run(client: openai.OpenAI, rng: random.Random) -> None:
-        with client.chat.completions.create(model=model, messages=_messages(rng), stream=True) as s:
-            for _ in s:
-                pass
-
-    return run
-
-
-def _json_answer(client: openai.OpenAI, rng: random.Random) -> None:
-    client.chat.completions.create(
-        model="gpt-4o-mini", messages=_messages(rng), response_format={"type": "json_object"}
-    )
-
-
-def _responses(client: openai.OpenAI, rng: random.Random) -> None:
-    client.responses.create(model="gpt-4o", instructions=SYSTEM, input=rng.choice(QUESTIONS))
-
-
-def _embed(client: openai.OpenAI, rng: random.Random) -> None:
-    client.embeddings.create(model="text-embedding-3-small", input=[rng.choice(QUESTIONS)])
-
-
-WORKLOAD = (
-    Step(0.30, _chat("gpt-4o-mini")),
-    Step(0.15, _chat("gpt-4o")),
-    Step(0.20, _chat_stream("gpt-4o")),
-    Step(0.10, _chat_stream("gpt-4o-mini")),
-    Step(0.05, _chat("llama-3.1-8b-instruct")),  # self-hosted: no price, counted as unpriced
-    Step(0.08, _json_answer),
-    Step(0.07, _responses),
-    Step(0.05, _embed),
-)
+INCIDENT_NAMES = tuple(INCIDENTS)
+JUDGE_SAMPLE_RATE = 0.05  # the seed's figure: enough to see a drop within minutes
 
 
 class Demo:
@@ -117,8 +52,10 @@ class Demo:
         incident_after: float,
         incident_for: float,
         seed: int | None = None,
+        judge_sample_rate: float = JUDGE_SAMPLE_RATE,
     ) -> None:
         self.sim = Simulator(NORMAL)
+        self.judge_sample_rate = judge_sample_rate
         self.server = MetricsServer(REGISTRY, host, port)  # binds now: a busy port fails here
         self.workers = workers
         self.pause = workers / rate if rate > 0 else 0.0
@@ -127,12 +64,17 @@ class Demo:
         self.incident_for = incident_for
         self.rng = random.Random(seed)
         self.stop_event = threading.Event()
+        self.workload = Workload()
+        self.judge: Judge | None = None
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         default_metrics()
         self.sim.start()
         instrument_openai()
+        self.judge = Judge(self._client(), model="gpt-4o-mini", sample_rate=self.judge_sample_rate,
+                           seed=self.rng.randrange(2**32))  # fmt: skip
+        self._publish_versions()
         self.server.start()
         for i in range(self.workers):
             seed = self.rng.random()
@@ -148,14 +90,24 @@ class Demo:
         self.stop_event.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self.judge is not None:
+            self.judge.close(timeout=2)
         uninstrument_openai()
         self.server.stop()
         self.sim.stop()
 
+    def _client(self) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.sim.base_url, api_key="demo", max_retries=1,
+                             timeout=10.0)  # fmt: skip
+
+    def _publish_versions(self) -> None:
+        default_tracker().set_app_info(__version__, _git_commit(),
+                                       self.workload.conditions.prompt_version)  # fmt: skip
+
     def _work(self, seed: float) -> None:
+        assert self.judge is not None
         rng = random.Random(seed)
-        client = openai.OpenAI(base_url=self.sim.base_url, api_key="demo", max_retries=1,
-                               timeout=10.0)  # fmt: skip
+        ctx = Ctx(self._client(), rng, default_tracker(), self.judge, self.workload)
         steps = [s.run for s in WORKLOAD]
         weights = [s.weight for s in WORKLOAD]
         while not self.stop_event.is_set():
@@ -163,24 +115,39 @@ class Demo:
             began = time.monotonic()
             # Failures are recorded by the instrumentation; a real app would handle them.
             with contextlib.suppress(openai.OpenAIError):
-                step(client, rng)
+                step(ctx)
             if self.pause:
                 # Poisson arrivals at the target rate, less the time the call itself took.
                 wait = rng.expovariate(1 / self.pause) - (time.monotonic() - began)
                 self.stop_event.wait(max(0.0, wait))
-        client.close()
+        ctx.client.close()
 
     def _incident(self) -> None:
         assert self.incident is not None
+        incident = INCIDENTS[self.incident]
         if self.stop_event.wait(self.incident_after):
             return
-        normal = {key: getattr(NORMAL, key) for key in INCIDENTS[self.incident]}
-        self.sim.update(**INCIDENTS[self.incident])
-        _say(f"incident '{self.incident}' started; it lasts {self.incident_for:g}s")
+        self.sim.apply_patch(incident.simulator)
+        self.workload.apply(incident.workload)
+        self._publish_versions()
+        _say(f"incident '{self.incident}' started ({incident.summary}); "
+             f"it lasts {self.incident_for:g}s")  # fmt: skip
         if self.stop_event.wait(self.incident_for):
             return
-        self.sim.update(**normal)
+        self.sim.apply_patch(restore_patch(NORMAL, incident))
+        self.workload.reset()
+        self._publish_versions()
         _say(f"incident '{self.incident}' over")
+
+
+def _git_commit() -> str:
+    """The commit of the checkout the demo runs from, for the app-info series; "" elsewhere."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=2, cwd=__file__.rsplit("/", 1)[0])  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def summary(registry: CollectorRegistry = REGISTRY) -> str:

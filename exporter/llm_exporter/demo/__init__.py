@@ -1,0 +1,1 @@
+"""`llm-exporter demo`: runner, workload and incidents (see runner.py)."""
