@@ -8,6 +8,7 @@ from .catalog import Kind, MetricSpec
 _GROUP_TITLES = {
     "llm": "LLM calls",
     "self": "The exporter's own health",
+    "gpu": "GPUs (NVML)",
 }
 
 
