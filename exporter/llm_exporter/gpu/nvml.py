@@ -81,16 +81,16 @@ class CountingNVML:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._module, name)
-        if not (name.startswith("nvml") and callable(value)):
-            return value
+        if name.startswith("nvml") and callable(value):
+            function = value
 
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            return value(*args, **kwargs)
+            def value(*args: Any, **kwargs: Any) -> Any:
+                self.calls += 1
+                return function(*args, **kwargs)
 
-        # Cache the wrapper on the instance: later lookups skip __getattr__ entirely.
-        setattr(self, name, counted)
-        return counted
+        # Cache functions and constants alike: later lookups skip __getattr__ entirely.
+        setattr(self, name, value)
+        return value
 
     @property
     def module(self) -> Any:

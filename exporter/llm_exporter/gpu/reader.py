@@ -183,7 +183,8 @@ class Reader:
         self.devices: list[Device] = []
         self._process_names: dict[int, str] = {}
         self._pids_seen: set[int] = set()
-        self._fields = [f for f in FIELDS if hasattr(nvml, f.field_id)]
+        # Fields whose id this pynvml knows, with the id resolved once.
+        self._fields = [(f, getattr(nvml, f.field_id)) for f in FIELDS if hasattr(nvml, f.field_id)]
         self._field_unsupported = {getattr(nvml, c) for c in _FIELD_UNSUPPORTED if hasattr(nvml, c)}
 
     # --- discovery ------------------------------------------------------------------------------
@@ -341,11 +342,12 @@ class Reader:
         """The counters and flags: one batched call where the driver has it, single calls for
         what the batch cannot answer."""
         nvml, h = self.nvml, dev.handle
-        wanted = [f for f in self._fields if f.feature not in dev.skip]
+        wanted = [(f, i) for f, i in self._fields if f.feature not in dev.skip]
         values: dict[str, float] = {}
-        batch = [f for f in wanted if f.feature not in dev.unbatched]
+        batch = [f for f, _ in wanted if f.feature not in dev.unbatched]
         if self.batched and batch and "field_values" not in dev.skip:
-            ids = [getattr(nvml, f.field_id) for f in batch]
+            ids = [i for f, i in wanted if f.feature not in dev.unbatched]
+            success = nvml.NVML_SUCCESS
             try:
                 answers = self._call(dev, "nvmlDeviceGetFieldValues", h, ids)
             except _Unsupported:
@@ -354,8 +356,8 @@ class Reader:
             except _Failed:
                 answers = None
             for f, answer in zip(batch, answers or (), strict=False):
-                ret = int(answer.nvmlReturn)
-                if ret == nvml.NVML_SUCCESS:
+                ret = answer.nvmlReturn
+                if ret == success:
                     values[f.feature] = _field_value(answer)
                 elif ret in self._field_unsupported:
                     dev.unbatched.add(f.feature)
@@ -366,9 +368,9 @@ class Reader:
                     self._count(dev, f"nvmlDeviceGetFieldValues({f.field_id})", exc)
                     values[f.feature] = math.nan
         else:
-            dev.unbatched.update(f.feature for f in wanted)
+            dev.unbatched.update(f.feature for f, _ in wanted)
         tuples: dict[str, Any] = {}  # one tuple-returning fallback call serves several fields
-        for f in wanted:
+        for f, _ in wanted:
             value = values.get(f.feature)
             if value is None and f.feature in dev.unbatched:
                 value = self._fallback(dev, f, tuples)
