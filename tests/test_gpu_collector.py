@@ -375,7 +375,8 @@ def test_backoff_doubles_while_the_gpu_stays_lost() -> None:
     assert backoff.ready()
 
 
-def test_gpu_lost_at_discovery_is_retried_with_growing_delays(make) -> None:
+def test_gpu_lost_at_discovery_is_retried_with_growing_delays(make, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="llm_exporter.gpu")
     fake, clock = FakeNVML(4), Clock()
     fake.gpus[1].lost = True
     collector = make(fake, clock)
@@ -388,6 +389,27 @@ def test_gpu_lost_at_discovery_is_retried_with_growing_delays(make) -> None:
         inits.append(fake.calls["nvmlInit"])
     assert inits == [1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4]
     assert Scrape(collector).value(P + "up", gpu="0") == 1
+    # Each retry is not news: the log says it once.
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert sum("re-initialising NVML" in m for m in info) == 1
+    assert sum(m.startswith("NVML up") for m in info) == 1
+    assert sum("cannot open it" in m for m in info) == 1
+
+
+def test_gpu_gone_after_reinitialisation_stays_reported_down_by_uuid(make) -> None:
+    fake, clock = FakeNVML(4), Clock()
+    collector = make(fake, clock)
+    collector.poll_once()
+    lost = fake.gpus[3]
+    lost.lost = True
+    collector.poll_once()
+    fake.gpus.remove(lost)  # fell off the bus: NVML now counts three
+    clock.advance(1.0)
+    collector.poll_once()
+    s = Scrape(collector)
+    assert s.value(P + "up", gpu="3", uuid=lost.uuid) == 0
+    assert [s.value(P + "up", gpu=str(i)) for i in range(3)] == [1, 1, 1]
+    assert s.value(P + "devices") == 3
 
 
 def test_library_missing_reports_nvml_down_logs_once_and_stays_valid(make, caplog) -> None:

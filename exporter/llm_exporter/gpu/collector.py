@@ -121,6 +121,7 @@ class GpuCollector:
         )  # fmt: skip
         self._snapshot = Snapshot()
         self._down_key: str | None = None
+        self._ever_up = False
         self._hung = False
         self._stop = threading.Event()
         self._go = threading.Event()
@@ -150,7 +151,7 @@ class GpuCollector:
             thread.join(timeout=1.0)
         if self.xid is not None:
             self.xid.stop()
-        stuck = any(t.is_alive() for t in self._threads)
+        stuck = any(t.is_alive() for t in self._threads[:1])  # the worker is the one in NVML
         if not stuck and self.session.up:
             self.session.close()
 
@@ -158,6 +159,7 @@ class GpuCollector:
         while True:
             self._go.wait()
             if self._stop.is_set():
+                self._done.set()  # the watchdog may just have asked for a pass: release it
                 return
             self._go.clear()
             try:
@@ -214,7 +216,8 @@ class GpuCollector:
             return Snapshot(success_time=last_success)
         session, reader = self.session, self.reader
         if session.up and reader.any_lost and self.backoff.ready():
-            log.info("re-initialising NVML to look for lost GPUs")
+            self.health.once("reinit", "re-initialising NVML to look for lost GPUs (with "
+                             "back-off while they stay lost)", logging.INFO)  # fmt: skip
             session.close()
         reopened = False
         if not session.up:
@@ -241,7 +244,7 @@ class GpuCollector:
         else:
             self.backoff.reset()
         return Snapshot(
-            nvml_up=True, devices=len(reader.devices), gpus=tuple(readings),
+            nvml_up=True, devices=reader.count, gpus=tuple(readings),
             success_time=self._wall(), driver_version=session.driver_version,
             cuda_version=session.cuda_version,
         )  # fmt: skip
@@ -267,11 +270,15 @@ class GpuCollector:
         self._down_key = key
 
     def _came_up(self) -> None:
+        # Said at start and after NVML was unavailable; a routine re-init for a lost GPU is quiet.
+        news = self._down_key is not None or not self._ever_up
         if self._down_key is not None:
             self.health.forget(self._down_key)
             self._down_key = None
-        log.info("NVML up: %d GPU(s), driver %s, CUDA %s", len(self.reader.devices),
-                 self.session.driver_version or "?", self.session.cuda_version or "?")  # fmt: skip
+        self._ever_up = True
+        log.log(logging.INFO if news else logging.DEBUG, "NVML up: %d GPU(s), driver %s, CUDA %s",
+                len(self.reader.devices), self.session.driver_version or "?",
+                self.session.cuda_version or "?")  # fmt: skip
         if self.xid is not None:
             self.xid.ensure_running()
 

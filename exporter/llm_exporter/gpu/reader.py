@@ -181,6 +181,7 @@ class Reader:
         self.processes = processes
         self.processes_max = processes_max
         self.devices: list[Device] = []
+        self.count = 0  # GPUs NVML reported at discovery (devices may also list vanished ones)
         self._process_names: dict[int, str] = {}
         self._pids_seen: set[int] = set()
         # Fields whose id this pynvml knows, with the id resolved once.
@@ -192,9 +193,12 @@ class Reader:
     def discover(self) -> None:
         """Find the GPUs of a freshly initialised session and read their fixed facts. A GPU lost
         before (known by its UUID) and not found now stays listed as down."""
-        before = {d.index: d for d in self.devices}
+        before: dict[int, Device] = {}
+        for dev in self.devices:  # the GPU found at an index wins over a vanished one listed later
+            before.setdefault(dev.index, dev)
         found: list[Device] = []
-        for index in range(int(self.nvml.nvmlDeviceGetCount())):
+        self.count = int(self.nvml.nvmlDeviceGetCount())
+        for index in range(self.count):
             try:
                 found.append(self._open_device(index))
             except Exception as exc:
@@ -207,7 +211,7 @@ class Reader:
                                  key=f"open:{cls}")  # fmt: skip
                 found.append(Device(index, None, uuid, lost=True))
         seen = {d.uuid for d in found}
-        found += [d for d in before.values() if d.lost and d.uuid and d.uuid not in seen]
+        found += [d for d in self.devices if d.lost and d.uuid and d.uuid not in seen]
         self.devices = found
         self._process_names.clear()
 
