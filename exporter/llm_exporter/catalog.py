@@ -272,8 +272,8 @@ GPU_UP = MetricSpec(
     help="1 when the GPU answered the last collection, 0 when it is lost or unreadable.",
     labels=GPU_LABELS,
     group="gpu",
-    notes="While a GPU is down its other series are omitted; NVML is re-initialised with "
-    "exponential back-off until it answers again.",
+    notes="While a GPU is down its other series are omitted (its XID counters stay); NVML is "
+    "re-initialised with exponential back-off until it answers again.",
 )
 
 GPU_UTILIZATION = MetricSpec(
