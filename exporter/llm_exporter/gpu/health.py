@@ -22,8 +22,8 @@ SEEDED_CLASSES = (
 
 
 class Health:
-    """Thread-safe failure counts plus log-once bookkeeping (the poller, the XID watcher and the
-    scrape thread all report here)."""
+    """Thread-safe failure counts plus log-once bookkeeping (the poller, its watchdog and the
+    XID watcher all report here; scrapes only read the counts)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

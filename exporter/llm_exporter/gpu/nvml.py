@@ -92,10 +92,6 @@ class CountingNVML:
         setattr(self, name, value)
         return value
 
-    @property
-    def module(self) -> Any:
-        return self._module
-
 
 class Backoff:
     """Exponential back-off: ``initial``, doubling on each failure, capped at ``maximum``."""
@@ -188,11 +184,6 @@ class Session:
             self._users -= 1
             self._cond.notify_all()
 
-    def wait_changed(self, generation: int, timeout: float) -> None:
-        """Block until the generation differs from ``generation``, or ``timeout`` passes."""
-        with self._cond:
-            self._cond.wait_for(lambda: self.generation != generation, timeout=timeout)
-
 
 def _quiet_shutdown(nvml: Any) -> None:
     try:
@@ -213,7 +204,7 @@ def _cuda_version(nvml: Any) -> str:
 
 
 def as_text(value: Any) -> str:
-    """NVML strings arrive as str from the decorated calls and as bytes from struct fields."""
+    """NVML strings arrive as str from pynvml (it decodes most) and as bytes from raw fields."""
     if isinstance(value, bytes):
         return value.decode(errors="replace")
     return str(value)
