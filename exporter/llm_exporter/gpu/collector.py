@@ -5,11 +5,11 @@ snapshot into metric families. A worker thread refreshes the snapshot every refr
 scheduler thread watches it, and a pass still running after ``timeout`` is counted as a
 ``timeout`` failure and reported as NVML not answering, while scrapes keep serving the last
 snapshot. Per-GPU series older than ``max_age`` are withdrawn rather than served as if current;
-``llm_exporter_gpu_last_success_timestamp_seconds`` tells how old the data is.
+the last-success timestamp (``catalog.GPU_LAST_SUCCESS``) tells how old the data is.
 
 NVML missing (no driver, no libnvidia-ml) is a state, not an error: the collector reports
-``llm_exporter_gpu_nvml_up 0``, logs it once, and retries initialisation with back-off. A lost
-GPU reports ``llm_exporter_gpu_up 0`` and NVML is re-initialised, with back-off, until it is back.
+``catalog.GPU_NVML_UP`` 0, logs it once, and retries initialisation with back-off. A lost GPU
+reports ``catalog.GPU_UP`` 0 and NVML is re-initialised, with back-off, until it is back.
 """
 
 from __future__ import annotations
