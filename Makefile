@@ -43,6 +43,7 @@ check-generated: docs  ## Fail when a generated artifact differs from what is co
 	@git diff --exit-code --stat -- docs/ || { echo "generated files are stale: run make docs and commit" >&2; exit 1; }
 
 bench: install  ## Overhead per LLM call (uninstrumented, llm-exporter, OpenLIT); slow: valgrind
+	$(RUN) python scripts/bench_gpu.py
 	$(RUN) python scripts/bench_overhead.py
 	@command -v valgrind >/dev/null || scripts/bootstrap --valgrind
 	$(RUN) python scripts/bench_instructions.py

@@ -420,6 +420,390 @@ INSTRUMENTATION_ERRORS = MetricSpec(
 )
 
 
+# --- GPUs (NVML) ---------------------------------------------------------------------------------
+# Read by the NVML collector of `llm-exporter serve` (llm_exporter.gpu). Every per-GPU series
+# carries the GPU's index and UUID; the UUID is the stable key, the index is what nvidia-smi shows.
+
+GPU = "gpu"
+UUID = "uuid"
+GPU_LABELS = (GPU, UUID)
+
+GPU_INFO = MetricSpec(
+    name=PREFIX + "gpu_info",
+    kind=Kind.INFO,
+    help="One series per GPU, value 1, carrying its name, PCI bus id and the driver and CUDA "
+    "versions: join on uuid.",
+    labels=(*GPU_LABELS, "name", "pci_bus_id", "driver_version", "cuda_version"),
+    group="gpu",
+)
+
+GPU_UP = MetricSpec(
+    name=PREFIX + "gpu_up",
+    kind=Kind.GAUGE,
+    help="1 when the GPU answered the last collection, 0 when it is lost or unreadable.",
+    labels=GPU_LABELS,
+    group="gpu",
+    notes="While a GPU is down its other series are omitted (its XID counters stay); NVML is "
+    "re-initialised with exponential back-off until it answers again.",
+)
+
+GPU_UTILIZATION = MetricSpec(
+    name=PREFIX + "gpu_utilization_ratio",
+    kind=Kind.GAUGE,
+    help="Fraction of the last sample period during which a kernel ran on the GPU (0..1).",
+    labels=GPU_LABELS,
+    unit="ratio",
+    group="gpu",
+    notes="NVML does not report it for a GPU in MIG mode; the series is then absent.",
+)
+
+GPU_MEMORY_UTILIZATION = MetricSpec(
+    name=PREFIX + "gpu_memory_utilization_ratio",
+    kind=Kind.GAUGE,
+    help="Fraction of the last sample period during which device memory was read or written "
+    "(0..1).",
+    labels=GPU_LABELS,
+    unit="ratio",
+    group="gpu",
+)
+
+GPU_ENCODER_UTILIZATION = MetricSpec(
+    name=PREFIX + "gpu_encoder_utilization_ratio",
+    kind=Kind.GAUGE,
+    help="Video encoder utilisation (0..1).",
+    labels=GPU_LABELS,
+    unit="ratio",
+    group="gpu",
+)
+
+GPU_DECODER_UTILIZATION = MetricSpec(
+    name=PREFIX + "gpu_decoder_utilization_ratio",
+    kind=Kind.GAUGE,
+    help="Video decoder utilisation (0..1).",
+    labels=GPU_LABELS,
+    unit="ratio",
+    group="gpu",
+)
+
+GPU_MEMORY_TOTAL = MetricSpec(
+    name=PREFIX + "gpu_memory_total_bytes",
+    kind=Kind.GAUGE,
+    help="Device memory installed.",
+    labels=GPU_LABELS,
+    unit="bytes",
+    group="gpu",
+)
+
+GPU_MEMORY_USED = MetricSpec(
+    name=PREFIX + "gpu_memory_used_bytes",
+    kind=Kind.GAUGE,
+    help="Device memory allocated by processes.",
+    labels=GPU_LABELS,
+    unit="bytes",
+    group="gpu",
+    notes="From the v2 memory call where the driver has it, which counts the driver's reserved "
+    "memory apart (as nvidia-smi does); older drivers include it here.",
+)
+
+GPU_MEMORY_FREE = MetricSpec(
+    name=PREFIX + "gpu_memory_free_bytes",
+    kind=Kind.GAUGE,
+    help="Device memory free for allocation.",
+    labels=GPU_LABELS,
+    unit="bytes",
+    group="gpu",
+)
+
+GPU_MEMORY_RESERVED = MetricSpec(
+    name=PREFIX + "gpu_memory_reserved_bytes",
+    kind=Kind.GAUGE,
+    help="Device memory reserved by the driver and firmware.",
+    labels=GPU_LABELS,
+    unit="bytes",
+    group="gpu",
+    notes="Only from drivers with the v2 memory call.",
+)
+
+GPU_TEMPERATURE = MetricSpec(
+    name=PREFIX + "gpu_temperature_celsius",
+    kind=Kind.GAUGE,
+    help="GPU core temperature.",
+    labels=GPU_LABELS,
+    unit="celsius",
+    group="gpu",
+)
+
+GPU_MEMORY_TEMPERATURE = MetricSpec(
+    name=PREFIX + "gpu_memory_temperature_celsius",
+    kind=Kind.GAUGE,
+    help="Device memory (HBM) temperature, where the GPU has a sensor for it.",
+    labels=GPU_LABELS,
+    unit="celsius",
+    group="gpu",
+)
+
+GPU_TEMPERATURE_THRESHOLD = MetricSpec(
+    name=PREFIX + "gpu_temperature_threshold_celsius",
+    kind=Kind.GAUGE,
+    help="Temperature thresholds of the GPU: where it slows down, where it shuts down, and the "
+    "maximum operating temperatures of the core and the memory.",
+    labels=(*GPU_LABELS, "threshold"),
+    unit="celsius",
+    group="gpu",
+    notes="threshold is slowdown, shutdown, max_operating or memory_max_operating; each only "
+    "where NVML reports it.",
+)
+
+GPU_POWER = MetricSpec(
+    name=PREFIX + "gpu_power_watts",
+    kind=Kind.GAUGE,
+    help="Power draw of the GPU board.",
+    labels=GPU_LABELS,
+    unit="watts",
+    group="gpu",
+)
+
+GPU_POWER_LIMIT = MetricSpec(
+    name=PREFIX + "gpu_power_limit_watts",
+    kind=Kind.GAUGE,
+    help="Power limit the driver enforces (the lowest of all limits in force).",
+    labels=GPU_LABELS,
+    unit="watts",
+    group="gpu",
+)
+
+GPU_ENERGY = MetricSpec(
+    name=PREFIX + "gpu_energy_joules_total",
+    kind=Kind.COUNTER,
+    help="Energy the GPU consumed since the driver was last loaded.",
+    labels=GPU_LABELS,
+    unit="joules",
+    group="gpu",
+)
+
+GPU_SM_CLOCK = MetricSpec(
+    name=PREFIX + "gpu_sm_clock_hertz",
+    kind=Kind.GAUGE,
+    help="Current streaming-multiprocessor clock.",
+    labels=GPU_LABELS,
+    unit="hertz",
+    group="gpu",
+)
+
+GPU_MEMORY_CLOCK = MetricSpec(
+    name=PREFIX + "gpu_memory_clock_hertz",
+    kind=Kind.GAUGE,
+    help="Current memory clock.",
+    labels=GPU_LABELS,
+    unit="hertz",
+    group="gpu",
+)
+
+GPU_PERFORMANCE_STATE = MetricSpec(
+    name=PREFIX + "gpu_performance_state",
+    kind=Kind.GAUGE,
+    help="Performance state: 0 is P0 (maximum performance) ... 15 is P15 (minimum).",
+    labels=GPU_LABELS,
+    group="gpu",
+)
+
+GPU_CLOCK_EVENT_ACTIVE = MetricSpec(
+    name=PREFIX + "gpu_clock_event_active",
+    kind=Kind.GAUGE,
+    help="1 while this reason is holding the GPU's clocks down (a clock event, formerly called "
+    "a throttle reason), else 0.",
+    labels=(*GPU_LABELS, "reason"),
+    group="gpu",
+    notes="reason is gpu_idle, applications_clocks_setting, sw_power_cap, hw_slowdown, "
+    "sync_boost, sw_thermal_slowdown, hw_thermal_slowdown, hw_power_brake_slowdown or "
+    "display_clock_setting. Drivers without the clock-event call answer the older "
+    "throttle-reasons call, which has the same bits.",
+)
+
+GPU_ECC_ERRORS = MetricSpec(
+    name=PREFIX + "gpu_ecc_errors_total",
+    kind=Kind.COUNTER,
+    help="ECC memory errors, corrected (single-bit) and uncorrected (double-bit).",
+    labels=(*GPU_LABELS, "error_type", "counter_type"),
+    group="gpu",
+    notes="error_type is corrected or uncorrected; counter_type volatile counts since the driver "
+    "was loaded, aggregate over the GPU's life. Absent where ECC is off or unsupported.",
+)
+
+GPU_REMAPPED_ROWS = MetricSpec(
+    name=PREFIX + "gpu_remapped_rows",
+    kind=Kind.GAUGE,
+    help="Memory rows remapped because of errors.",
+    labels=(*GPU_LABELS, "error_type"),
+    group="gpu",
+    notes="error_type is correctable or uncorrectable. Ampere and later data-centre GPUs.",
+)
+
+GPU_ROW_REMAP_PENDING = MetricSpec(
+    name=PREFIX + "gpu_row_remap_pending",
+    kind=Kind.GAUGE,
+    help="1 when a row remapping is pending and the GPU needs a reset to apply it.",
+    labels=GPU_LABELS,
+    group="gpu",
+)
+
+GPU_ROW_REMAP_FAILED = MetricSpec(
+    name=PREFIX + "gpu_row_remap_failed",
+    kind=Kind.GAUGE,
+    help="1 when a row remapping failed: the GPU should be serviced.",
+    labels=GPU_LABELS,
+    group="gpu",
+)
+
+GPU_RETIRED_PAGES_PENDING = MetricSpec(
+    name=PREFIX + "gpu_retired_pages_pending",
+    kind=Kind.GAUGE,
+    help="1 when memory pages are waiting to be retired at the next reset (pre-Ampere GPUs).",
+    labels=GPU_LABELS,
+    group="gpu",
+)
+
+GPU_PCIE_REPLAYS = MetricSpec(
+    name=PREFIX + "gpu_pcie_replays_total",
+    kind=Kind.COUNTER,
+    help="PCIe packets the link had to replay: a rising rate points at a bad link or riser.",
+    labels=GPU_LABELS,
+    group="gpu",
+)
+
+GPU_FAN_SPEED = MetricSpec(
+    name=PREFIX + "gpu_fan_speed_ratio",
+    kind=Kind.GAUGE,
+    help="Fan speed as a fraction of its maximum (0..1), per fan.",
+    labels=(*GPU_LABELS, "fan"),
+    unit="ratio",
+    group="gpu",
+    notes="Absent on passively cooled GPUs.",
+)
+
+GPU_XID_ERRORS = MetricSpec(
+    name=PREFIX + "gpu_xid_errors_total",
+    kind=Kind.COUNTER,
+    help="Critical XID errors the driver reported, by XID code, since the exporter started.",
+    labels=(*GPU_LABELS, "xid"),
+    group="gpu",
+    notes="Counted by an NVML event thread as they happen, so an event between two scrapes is "
+    'never lost. At most 64 distinct codes per GPU; more fold into xid="other".',
+)
+
+GPU_XID_LAST_SEEN = MetricSpec(
+    name=PREFIX + "gpu_xid_last_seen_timestamp_seconds",
+    kind=Kind.GAUGE,
+    help="Unix time the exporter last received this XID error from this GPU.",
+    labels=(*GPU_LABELS, "xid"),
+    unit="seconds",
+    group="gpu",
+)
+
+GPU_MIG_ENABLED = MetricSpec(
+    name=PREFIX + "gpu_mig_enabled",
+    kind=Kind.GAUGE,
+    help="1 when the GPU runs in MIG (multi-instance GPU) mode, 0 when MIG is off.",
+    labels=GPU_LABELS,
+    group="gpu",
+    notes="Absent on GPUs without MIG support.",
+)
+
+GPU_MIG_INFO = MetricSpec(
+    name=PREFIX + "gpu_mig_info",
+    kind=Kind.INFO,
+    help="One series per MIG instance, value 1: its UUID, GPU and compute instance ids and "
+    "profile.",
+    labels=(*GPU_LABELS, "mig_uuid", "gpu_instance", "compute_instance", "profile"),
+    group="gpu",
+    notes="profile is built from the instance's slices and memory, as nvidia-smi names them "
+    '("1g.10gb", "1c.3g.20gb").',
+)
+
+GPU_MIG_MEMORY_TOTAL = MetricSpec(
+    name=PREFIX + "gpu_mig_memory_total_bytes",
+    kind=Kind.GAUGE,
+    help="Device memory of a MIG instance.",
+    labels=(*GPU_LABELS, "mig_uuid"),
+    unit="bytes",
+    group="gpu",
+)
+
+GPU_MIG_MEMORY_USED = MetricSpec(
+    name=PREFIX + "gpu_mig_memory_used_bytes",
+    kind=Kind.GAUGE,
+    help="Device memory allocated in a MIG instance.",
+    labels=(*GPU_LABELS, "mig_uuid"),
+    unit="bytes",
+    group="gpu",
+)
+
+GPU_PROCESS_MEMORY_USED = MetricSpec(
+    name=PREFIX + "gpu_process_memory_used_bytes",
+    kind=Kind.GAUGE,
+    help="Device memory a process holds on the GPU; only with serve --gpu-processes.",
+    labels=(*GPU_LABELS, "pid", "process_name"),
+    unit="bytes",
+    group="gpu",
+    notes="At most --gpu-processes-max processes per GPU (default 20), the largest first. "
+    "process_name is the executable's base name, or unknown where the exporter cannot see the "
+    "process (another PID namespace).",
+)
+
+# The GPU collector's own health (no per-GPU labels).
+
+GPU_NVML_UP = MetricSpec(
+    name=PREFIX + "gpu_nvml_up",
+    kind=Kind.GAUGE,
+    help="1 when NVML is initialised and answering, 0 when it is missing (no driver or no "
+    "libnvidia-ml), failing, or a collection hangs.",
+    group="gpu",
+)
+
+GPU_DEVICES = MetricSpec(
+    name=PREFIX + "gpu_devices",
+    kind=Kind.GAUGE,
+    help="GPUs NVML reports on this node.",
+    group="gpu",
+)
+
+GPU_COLLECTION_DURATION = MetricSpec(
+    name=PREFIX + "gpu_collection_duration_seconds",
+    kind=Kind.GAUGE,
+    help="Time the last NVML collection took, off the scrape thread.",
+    unit="seconds",
+    group="gpu",
+)
+
+GPU_LAST_SUCCESS = MetricSpec(
+    name=PREFIX + "gpu_last_success_timestamp_seconds",
+    kind=Kind.GAUGE,
+    help="Unix time of the last collection NVML answered; scrapes serve that collection's values.",
+    unit="seconds",
+    group="gpu",
+    notes="Absent until the first success. time() minus this is the age of the GPU series.",
+)
+
+GPU_COLLECTION_FAILURES = MetricSpec(
+    name=PREFIX + "gpu_collection_failures_total",
+    kind=Kind.COUNTER,
+    help="Failures while collecting GPU metrics, by class.",
+    labels=("error_class",),
+    group="gpu",
+    notes="error_class is the NVML error in snake_case (gpu_is_lost, library_not_found, "
+    "driver_not_loaded, not_found, no_permission, unknown, ...), timeout when a collection hung "
+    "past --gpu-timeout, or internal for a fault in the exporter itself. A field NVML does not "
+    "support is omitted, not counted.",
+)
+
+GPU_NVML_CALLS = MetricSpec(
+    name=PREFIX + "gpu_nvml_calls",
+    kind=Kind.GAUGE,
+    help="NVML calls the last collection made.",
+    group="gpu",
+)
+
+
 def all_specs() -> tuple[MetricSpec, ...]:
     """Every family declared in this module, in declaration order."""
     return tuple(v for v in globals().values() if isinstance(v, MetricSpec))

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from prometheus_client import REGISTRY
 
-from . import __version__
+from . import __version__, catalog
 from .errors import ConfigError
 
 log = logging.getLogger("llm_exporter")
@@ -54,7 +54,24 @@ def cli(log_level: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="TLS and basic-auth config in the Prometheus exporter-toolkit format.",
 )
-def serve(listen_address: str, web_config: Path | None) -> None:
+@click.option("--gpu/--no-gpu", default=True, show_default=True,
+              help="GPU metrics from NVML. Without a driver or libnvidia-ml the exporter still "
+              f"serves, with {catalog.GPU_NVML_UP.name} 0.")  # fmt: skip
+@click.option("--gpu-refresh-interval", type=click.FloatRange(0, 3600, min_open=True),
+              default=5.0, show_default=True, metavar="SECONDS",
+              help="How often NVML is read, off the scrape thread; keep it at or below the "
+              "scrape interval.")  # fmt: skip
+@click.option("--gpu-timeout", type=click.FloatRange(0, 3600, min_open=True), default=5.0,
+              show_default=True, metavar="SECONDS",
+              help="A collection running longer than this counts as hung: scrapes serve the "
+              f"last values and {catalog.GPU_NVML_UP.name} drops to 0.")  # fmt: skip
+@click.option("--gpu-processes/--no-gpu-processes", default=False, show_default=True,
+              help="Per-process GPU memory (labels pid and process_name).")  # fmt: skip
+@click.option("--gpu-processes-max", type=click.IntRange(1, 1000), default=20,
+              show_default=True, metavar="N",
+              help="With --gpu-processes: at most N per GPU, the largest first.")  # fmt: skip
+def serve(listen_address: str, web_config: Path | None, gpu: bool, gpu_refresh_interval: float,
+          gpu_timeout: float, gpu_processes: bool, gpu_processes_max: int) -> None:  # fmt: skip
     """Serve /metrics, /healthz and a landing page until SIGTERM or Ctrl-C."""
     from .server import MetricsServer, parse_listen_address
     from .webconfig import load_web_config
@@ -64,6 +81,9 @@ def serve(listen_address: str, web_config: Path | None) -> None:
     except ValueError as exc:
         raise ConfigError("--listen-address", None, str(exc)) from None
     config = load_web_config(web_config) if web_config else None
+    # Before anything slow (the GPU collector's first pass): a signal must never find the
+    # default handler once the port is bound.
+    stop = _stop_on_signals()
     _prepare_process_metrics()
     try:
         server = MetricsServer(REGISTRY, host, port, config)
@@ -71,7 +91,20 @@ def serve(listen_address: str, web_config: Path | None) -> None:
         raise click.ClickException(
             f"cannot listen on {listen_address}: {exc.strerror or exc}"
         ) from None
-    _serve_until_signalled(server)
+    collector = None
+    if gpu:
+        from .gpu import GpuCollector, GpuOptions
+
+        options = GpuOptions(refresh_interval=gpu_refresh_interval, timeout=gpu_timeout,
+                             processes=gpu_processes, processes_max=gpu_processes_max)  # fmt: skip
+        collector = GpuCollector(options=options)
+        REGISTRY.register(collector)
+        collector.start()
+    try:
+        _serve_until_signalled(server, stop)
+    finally:
+        if collector is not None:
+            collector.stop()
 
 
 def _prepare_process_metrics() -> None:
@@ -98,8 +131,7 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _serve_until_signalled(server) -> None:
-    stop = _stop_on_signals()
+def _serve_until_signalled(server, stop: threading.Event) -> None:
     server.start()
     log.info("serving metrics on %s/metrics", server.url)
     while not stop.wait(0.5):

@@ -10,6 +10,7 @@ _GROUP_TITLES = {
     "agents": "Agents, tools, stages and handoffs",
     "quality": "Quality",
     "self": "The exporter's own health",
+    "gpu": "GPUs (NVML)",
 }
 
 

@@ -3,6 +3,8 @@
 ``Metrics`` owns one registry's families. ``default_metrics()`` is the process-wide instance on
 prometheus_client's global REGISTRY, which is what an application that already serves
 prometheus_client metrics exposes; tests build their own on a private registry.
+``metric_family()`` makes the empty ``*MetricFamily`` a custom collector (the GPU collector)
+fills at scrape time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ import threading
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
 
 from . import __version__, catalog
 from .catalog import Kind, MetricSpec
@@ -34,6 +42,21 @@ def create_metric(spec: MetricSpec, registry: CollectorRegistry | None) -> Any:
         return Histogram(spec.base_name, spec.help, spec.labels, buckets=spec.buckets, **common)
     # An info metric's "labels" are its keys, given once through .info().
     return Info(spec.base_name, spec.help, registry=registry)
+
+
+def metric_family(spec: MetricSpec) -> Metric:
+    """An empty family for a custom collector's ``collect()``, with the spec's label names.
+
+    prometheus_client adds ``_total`` to counters and ``_info`` to info metrics itself, so they
+    get the base name; an info family's labels are all given as the dict of ``add_metric``.
+    """
+    if spec.kind is Kind.COUNTER:
+        return CounterMetricFamily(spec.base_name, spec.help, labels=spec.labels, unit=spec.unit)
+    if spec.kind is Kind.GAUGE:
+        return GaugeMetricFamily(spec.name, spec.help, labels=spec.labels, unit=spec.unit)
+    if spec.kind is Kind.INFO:
+        return InfoMetricFamily(spec.base_name, spec.help, labels=())
+    raise ValueError(f"{spec.name}: a custom collector has no use for a {spec.kind.value} family")
 
 
 class Metrics:
