@@ -209,7 +209,12 @@ def simulate(ctx: click.Context) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A model table (prices, context windows) to check, as merged over the shipped one.",
 )
-def check_config(web_config: Path | None, models: Path | None) -> None:
+@click.option(
+    "--thresholds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A rule pack thresholds file to check.",
+)
+def check_config(web_config: Path | None, models: Path | None, thresholds: Path | None) -> None:
     """Check configuration files without starting anything; exit 2 on the first problem."""
     from .pricing import ModelTable
     from .webconfig import load_web_config
@@ -221,6 +226,9 @@ def check_config(web_config: Path | None, models: Path | None) -> None:
     if models is not None:
         ModelTable.load(models)
         checked.append(str(models))
+    if thresholds is not None:
+        _load_thresholds(thresholds)
+        checked.append(str(thresholds))
     if not checked:
         raise click.UsageError("nothing to check: give at least one file option (see --help)")
     for name in checked:
@@ -241,13 +249,68 @@ def docs() -> None:
     help="Folder to write metrics.md into.",
 )
 def docs_generate(out: Path) -> None:
-    """Write metrics.md (the metric reference) from the catalog."""
+    """Write metrics.md (the metric reference) and runbook.md (one section per alert)."""
     from .docs import render_metrics_reference
+    from .rulegen.runbook import render_runbook
 
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "metrics.md"
-    target.write_text(render_metrics_reference())
-    click.echo(f"wrote {target}")
+    for name, text in (("metrics.md", render_metrics_reference()),
+                       ("runbook.md", render_runbook(_load_thresholds(None)))):  # fmt: skip
+        _write(out / name, text)
+
+
+def _load_thresholds(path: Path | None):
+    from .rulegen import thresholds
+    from .rulegen.alerts import ALERTS
+
+    return thresholds.load(path, ALERTS)
+
+
+@cli.group()
+def rules() -> None:
+    """The alert and recording rule pack."""
+
+
+@rules.command("init")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the file here instead of standard output.")  # fmt: skip
+def rules_init(out: Path | None) -> None:
+    """Print a thresholds file with every knob at its default, to copy and edit."""
+    from .rulegen.alerts import ALERTS
+    from .rulegen.thresholds import render_defaults
+
+    text = render_defaults(ALERTS)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    _write(out, text)
+
+
+@rules.command("generate")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Thresholds file (default: every knob at its default).")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("rules"),
+              show_default=True, help="Folder to write the rule files into.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["prometheus", "prometheusrule"]),
+              default="prometheus", show_default=True,
+              help="Prometheus rule files, or one Kubernetes PrometheusRule object.")  # fmt: skip
+def rules_generate(config_file: Path | None, out: Path, fmt: str) -> None:
+    """Write the recording rules and the infra, app and quality alerts."""
+    from .rulegen import render
+
+    config = _load_thresholds(config_file)
+    files = render.rule_files(config) if fmt == "prometheus" else render.prometheus_rule(config)
+    for name, text in files.items():
+        _write(out / name, text)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a generated file, creating its folder; a failure is one line, not a traceback."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> None:

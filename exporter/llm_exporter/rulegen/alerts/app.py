@@ -1,0 +1,954 @@
+"""App tier: the LLM calls, agents, tools and spend of the application itself.
+
+Defaults follow the seeds: 5% errors for 2m pages; p95 over 5s for 3m; 20% above the 7-day
+baseline; p95 over 4x p50; flat traffic for 5m, 3x surges for 10m, 50% drops outside quiet
+hours; a model's share 20 points off its median; tokens per request +50%; hourly tokens 2x
+yesterday; the daily budget; tool timeouts over 2%, tool p95 +50%; a stage over 60% of the
+time; depth over 3. App alerts wait 2 to 5 minutes (``for``), which the seed measured to cut
+false alarms by 90%.
+"""
+
+from __future__ import annotations
+
+from ... import catalog as c
+from .. import promql
+from .. import recording as r
+from ..model import (
+    AGENT,
+    MODEL,
+    PERCENT,
+    PROVIDER,
+    RESPONSE_MODEL,
+    SECONDS,
+    STAGE,
+    TOOL,
+    USD,
+    VALUE,
+    AlertDef,
+    Ctx,
+    Param,
+    Runbook,
+)  # fmt: skip
+from ..thresholds import AlertSettings
+from .common import FLOOR_SECONDS, MIN_RATE, hours, pct, secs, times, where
+
+S = AlertSettings
+OVERVIEW, COST = "LLM overview", "LLM cost"
+
+
+def _busy(x: Ctx, s: S) -> str:
+    """The model is serving enough calls for its ratios to mean something."""
+    return f"{r.OPS} > {promql.number(s.min_rate)}"
+
+
+def _error_class(
+    name: str,
+    error_type: str,
+    threshold: float,
+    summary: str,
+    meaning: str,
+    causes: tuple[str, ...],
+    checks: tuple[str, ...],
+) -> AlertDef:
+    def expr(x: Ctx, s: S) -> str:
+        ratio = promql.selector(r.ERROR_CLASS_RATIO, (), promql.eq(c.ERROR_TYPE, error_type))
+        return f"{ratio} > {promql.number(s.threshold)}\nand {x.on_model()} {_busy(x, s)}"
+
+    return AlertDef(
+        name=name,
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary=summary,
+        description=lambda s: (
+            f"{PERCENT} of calls to {MODEL} failed with {error_type} over "
+            f"the last 5m (threshold {pct(s.threshold)})."
+        ),
+        expr=expr,
+        params={
+            "threshold": Param(threshold, f"Share of calls failing with {error_type}.", "ratio"),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(meaning, causes, checks, f"{OVERVIEW} / Errors by class"),
+    )
+
+
+def _quiet_hours_filter(start: int, end: int) -> str:
+    """`and on() (...)`: true outside the quiet hours; empty string when there are none."""
+    if start == end:
+        return ""
+    if start < end:
+        return f"\nand on() (hour() < {start} or hour() >= {end})"
+    return f"\nand on() (hour() >= {end} and hour() < {start})"
+
+
+def _traffic_drop(x: Ctx, s: S) -> str:
+    keep = promql.number(1 - s.threshold)
+    quiet = _quiet_hours_filter(*x.config.quiet_hours)
+    return (f"{r.APP_OPS} < {keep} * ({r.APP_OPS} offset 1w)\n"
+            f"and {r.APP_OPS} < {keep} * ({r.APP_OPS} offset 1d)\n"
+            f"and ({r.APP_OPS} offset 1w) > {promql.number(s.min_rate)}{quiet}")  # fmt: skip
+
+
+def _drop_description(s: S) -> str:
+    start, end = s.config.quiet_hours
+    quiet = "" if start == end else f" (quiet hours {hours(start)} to {hours(end)} excepted)"
+    return (
+        f"{where(s)} makes {VALUE} LLM calls/s, less than "
+        f"{pct(1 - s.threshold)} of the same time a day and a week ago{quiet}."
+    )
+
+
+def _new_response_model(x: Ctx, s: S) -> str:
+    seen = r.seen(r.RESPONSE_OPS)
+    model_seen = r.baseline(r.OPS)
+    return (f"({r.RESPONSE_OPS} > 0)\n"
+            f"unless {x.on_model(c.RESPONSE_MODEL)} ({seen} offset 1h)\n"
+            f"and {x.on_model()} (({model_seen} offset 1h) > 0)")  # fmt: skip
+
+
+def _depth(x: Ctx, s: S) -> str:
+    bound = promql.le(s.max_depth)
+    agent = c.AGENT_NAME
+    within = f"sum {x.by(agent)} (rate({x.app(c.AGENT_DEPTH.bucket, bound)}[5m]))"
+    total = f"sum {x.by(agent)} (rate({x.app(c.AGENT_DEPTH.count)}[5m]))"
+    return (f"1 - {within} / {total} > {promql.number(s.threshold)}\n"
+            f"and {total} > {promql.number(s.min_rate)}")  # fmt: skip
+
+
+def _stage(x: Ctx, s: S) -> str:
+    excluded = promql.not_in(c.STAGE, s.exclude_stages)
+    share = promql.selector(r.STAGE_SHARE, (), *excluded)
+    return f"{share} > {promql.number(s.threshold)}"
+
+
+ALERTS: tuple[AlertDef, ...] = (
+    AlertDef(
+        name="HighErrorRate",
+        tier="app",
+        severity="critical",
+        for_="2m",
+        summary="LLM calls to a model are failing.",
+        description=lambda s: (
+            f"{PERCENT} of calls to {MODEL} ({PROVIDER}) failed over the last "
+            f"5m; the threshold is {pct(s.threshold)}."
+        ),
+        expr=lambda x, s: f"{r.ERROR_RATIO} > {promql.number(s.threshold)}\nand {_busy(x, s)}",
+        params={
+            "threshold": Param(0.05, "Share of failed calls (the seed's 5%).", "ratio"),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "More than the threshold share of calls to one model ended in an error of any "
+            "class other than the ignored ones (a cancelled stream is not a failure).",
+            (
+                "The provider has an outage or returns 5xx (server_error).",
+                "Rate limits (rate_limit) after a traffic increase or a quota change.",
+                "An expired or rotated API key (auth).",
+                "A deploy or prompt change that sends invalid requests (bad_request, "
+                "context_length_exceeded).",
+                "A network problem between the app and the provider (connection, timeout).",
+            ),
+            (
+                "Open the panel and see which error_type dominates; each has its own alert.",
+                "Check the provider's status page for the model.",
+                "Compare with the deploy annotations: did it start with a release or prompt "
+                "change?",
+            ),
+            f"{OVERVIEW} / Errors by class",
+        ),
+    ),
+    _error_class(
+        "RateLimited",
+        "rate_limit",
+        0.05,
+        "A model is answering with 429 rate limits.",
+        "Calls to the model hit the provider's rate limit (HTTP 429) more often than the "
+        "threshold share.",
+        (
+            "Traffic grew past the account's tokens-per-minute or requests-per-minute limit.",
+            "A retry storm multiplying calls (see the retry alert).",
+            "A runaway agent loop calling the model in a tight loop.",
+            "Another service sharing the same API key or organisation.",
+        ),
+        (
+            "Compare generations by model with the usual shape: a surge, or a loop?",
+            "Check the provider's usage page for the organisation's limits.",
+            "Look at retries per call: the SDK's own retries add to the 429s.",
+        ),
+    ),
+    _error_class(
+        "TimeoutsRising",
+        "timeout",
+        0.02,
+        "Calls to a model are timing out.",
+        "Calls to the model hit the client timeout (or HTTP 408) more often than the threshold "
+        "share.",
+        (
+            "The provider is slow or degraded for this model.",
+            "Prompts grew (longer inputs take longer) after a prompt or retrieval change.",
+            "Output length grew: max_tokens raised, or a prompt asking for longer answers.",
+            "A client timeout set too tight for a slower model after a model switch.",
+        ),
+        (
+            "Open the latency panel: did p95 rise before the timeouts?",
+            "Compare tokens per request with its baseline.",
+            "Check the provider's status page.",
+        ),
+    ),
+    _error_class(
+        "OutputParseFailures",
+        "output_parse",
+        0.02,
+        "Structured outputs of a model fail to parse.",
+        "Calls that asked for JSON mode or a JSON schema returned output that does not parse "
+        "or does not match the schema.",
+        (
+            "A silent model update or a model switch that formats JSON differently.",
+            "A prompt change that conflicts with the schema.",
+            "Answers cut off by max_tokens (the JSON never closes).",
+            "A provider that ignores response_format for this model.",
+        ),
+        (
+            "Open the structured output validity panel by response model: did a new version "
+            "appear?",
+            "Look at the finish reasons: truncated outputs point to max_tokens.",
+            "Compare with the prompt-version annotations.",
+        ),
+    ),
+    AlertDef(
+        name="HighLatencyP95",
+        tier="app",
+        severity="warning",
+        for_="3m",
+        summary="p95 latency of a model is high.",
+        description=lambda s: (
+            f"p95 latency of successful calls to {MODEL} is {SECONDS} over "
+            f"the last 5m (threshold {secs(s.threshold)})."
+        ),
+        expr=lambda x, s: f"{r.LATENCY[95]} > {promql.number(s.threshold)}\nand {_busy(x, s)}",
+        params={"threshold": Param(5.0, "Seconds (the seed's 5s)."), "min_rate": MIN_RATE},
+        runbook=Runbook(
+            "One call in twenty to the model takes longer than the threshold, from request to "
+            "last chunk.",
+            (
+                "The provider is slow or overloaded.",
+                "Longer prompts or longer answers.",
+                "Retries inside the SDK adding their back-off to the call.",
+                "A model switch to a slower model.",
+            ),
+            (
+                "Compare p50 and p95: a fat tail or everything slower?",
+                "Compare tokens per request with its baseline.",
+                "Check retries per call and the time to first chunk.",
+            ),
+            f"{OVERVIEW} / Latency p50 / p95",
+        ),
+    ),
+    AlertDef(
+        name="LatencyRegression",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        keep_firing_for="10m",
+        summary="p95 latency of a model regressed against its baseline.",
+        description=lambda s: (
+            f"p95 latency of {MODEL} is {SECONDS}, more than {times(s.threshold)} its baseline."
+        ),
+        expr=lambda x, s: (
+            f"{r.LATENCY[95]} > {promql.number(s.threshold)} * "
+            f"{r.baseline(r.LATENCY[95])}\nand {r.LATENCY[95]} > {promql.number(s.floor_seconds)}\n"
+            f"and {_busy(x, s)}"
+        ),
+        params={
+            "threshold": Param(1.2, "Factor over the baseline (the seed's 20%)."),
+            "floor_seconds": FLOOR_SECONDS,
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "p95 latency is more than the threshold factor above its average over the baseline "
+            "window (7 days by default): a creep that a fixed threshold would not catch yet.",
+            (
+                "A provider-side slowdown of this model.",
+                "A prompt or retrieval change that made inputs longer.",
+                "Answers getting longer.",
+                "A change in region or endpoint.",
+            ),
+            (
+                "Overlay the deploy and prompt-version annotations.",
+                "Compare tokens per request and time to first chunk with their baselines.",
+            ),
+            f"{OVERVIEW} / Latency p50 / p95",
+        ),
+    ),
+    AlertDef(
+        name="LatencyTailHeavy",
+        tier="app",
+        severity="info",
+        for_="5m",
+        summary="The p95 latency of a model is far above its p50.",
+        description=lambda s: (
+            f"p95 latency of {MODEL} is {VALUE}x its p50 (threshold {times(s.threshold)})."
+        ),
+        expr=lambda x, s: (
+            f"{r.LATENCY[95]} / {r.LATENCY[50]} > {promql.number(s.threshold)}\nand {_busy(x, s)}"
+        ),
+        params={
+            "threshold": Param(4.0, "p95 over p50 (the seed: 3 to 4 at most)."),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "The slowest calls are much slower than the typical one: some requests wait in a "
+            "queue, retry, or produce far longer answers.",
+            (
+                "SDK retries with back-off on some calls.",
+                "A mix of short and very long prompts on one model.",
+                "Provider-side queuing under load.",
+            ),
+            ("Look at retries per call.", "Compare the token usage distribution's tail."),
+            f"{OVERVIEW} / Latency p50 / p95",
+        ),
+    ),
+    AlertDef(
+        name="FirstChunkSlowdown",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="Time to first chunk rose while total latency stayed flat.",
+        description=lambda s: (
+            f"Median time to first chunk of {MODEL} is {SECONDS}, more than "
+            f"{times(s.threshold)} its baseline, while total latency stayed within "
+            f"{times(s.flat_factor)} of its own."
+        ),
+        expr=lambda x, s: (
+            f"{r.TTFC_Q[50]} > {promql.number(s.threshold)} * "
+            f"{r.baseline(r.TTFC_Q[50])}\nand {r.TTFC_Q[50]} > {promql.number(s.floor_seconds)}\n"
+            f"and {r.LATENCY[50]} < {promql.number(s.flat_factor)} * {r.baseline(r.LATENCY[50])}\n"
+            f"and {_busy(x, s)}"
+        ),
+        params={
+            "threshold": Param(1.5, "Factor of time to first chunk over its baseline."),
+            "flat_factor": Param(1.1, "Total latency counts as flat below this factor."),
+            "floor_seconds": Param(0.25, "Ignore while the first chunk comes faster."),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "Users wait longer before anything appears, though calls take as long as usual in "
+            "total: the wait moved to the start (what users feel most).",
+            (
+                "Provider-side queueing before generation starts.",
+                "Longer prompts (prefill takes longer) with shorter answers.",
+                "A proxy or gateway buffering the stream.",
+            ),
+            (
+                "Compare input tokens per request with the baseline.",
+                "Check whether a proxy was added or changed between the app and the provider.",
+            ),
+            f"{OVERVIEW} / Time to first chunk",
+        ),
+    ),
+    AlertDef(
+        name="TrafficStopped",
+        tier="app",
+        severity="critical",
+        for_="2m",
+        summary="LLM traffic stopped.",
+        description=lambda s: (
+            f"{where(s)} made no LLM call in the last 5m, where it made "
+            f"more than {s.min_rate:g}/s an hour ago."
+        ),
+        expr=lambda x, s: (
+            f"{r.APP_OPS} == 0\nand ({r.APP_OPS} offset 1h) > {promql.number(s.min_rate)}"
+        ),
+        params={"min_rate": MIN_RATE},
+        runbook=Runbook(
+            "The application still exposes metrics but has made no LLM call for five minutes, "
+            "where it had traffic an hour ago: a flat line is the heartbeat stopping.",
+            (
+                "The front end or an upstream queue stopped sending requests.",
+                "A feature flag or deploy that disabled the LLM path.",
+                "Every call stuck before reaching the SDK (a dead lock, an exhausted pool).",
+            ),
+            ("Check the app's own request metrics and logs.", "Check recent deploys and flags."),
+            f"{OVERVIEW} / Generations by model",
+        ),
+    ),
+    AlertDef(
+        name="TrafficSurge",
+        tier="app",
+        severity="warning",
+        for_="10m",
+        summary="LLM traffic is far above its baseline.",
+        description=lambda s: (
+            f"{where(s)} makes {VALUE} LLM calls/s, more than {times(s.threshold)} its baseline."
+        ),
+        expr=lambda x, s: (
+            f"{r.APP_OPS} > {promql.number(s.threshold)} * {r.baseline(r.APP_OPS)}"
+            f"\nand {r.APP_OPS} > {promql.number(s.min_rate)}"
+        ),
+        params={
+            "threshold": Param(3.0, "Factor over the baseline (the seed's 3x)."),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "Calls per second are several times their usual level: a flash crowd, or a loop.",
+            (
+                "An agent or retry loop calling the model repeatedly.",
+                "A batch job or a client retrying aggressively.",
+                "Real growth (a launch, a campaign).",
+            ),
+            (
+                "Compare agent depth and invocations per request: a loop shows there.",
+                "Compare retries per call.",
+                "Check cost per hour against the budget.",
+            ),
+            f"{OVERVIEW} / Generations by model",
+        ),
+    ),
+    AlertDef(
+        name="TrafficDrop",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="LLM traffic dropped by half outside quiet hours.",
+        description=_drop_description,
+        expr=_traffic_drop,
+        params={
+            "threshold": Param(0.5, "Share of the traffic lost (the seed's 50%).", "ratio"),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "Calls per second fell below half of both the same time yesterday and a week ago, "
+            "outside the configured quiet hours.",
+            (
+                "An outage upstream of the LLM calls (front end, auth, queue).",
+                "A deploy that broke one path of the app.",
+                "A client integration that stopped calling.",
+            ),
+            ("Check the app's request metrics and error logs.", "Check the deploy annotations."),
+            f"{OVERVIEW} / Generations by model",
+        ),
+    ),
+    AlertDef(
+        name="ModelMixShift",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="A model's share of the calls moved far from its usual share.",
+        description=lambda s: (
+            f"The share of calls served by {MODEL} is {PERCENT} of all calls "
+            f"away from its median over the baseline window (threshold {pct(s.threshold)})."
+        ),
+        expr=lambda x, s: (
+            f"abs({r.SHARE} - {r.median(r.SHARE)}) > "
+            f"{promql.number(s.threshold)}\nand {x.on()} {r.APP_OPS} > {promql.number(s.min_rate)}"
+        ),
+        params={
+            "threshold": Param(0.2, "Points of share (the seed's 20).", "ratio"),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "The routing mix changed: one model takes a very different share of the calls than "
+            "over the last week. Routing changes move cost, latency and failure rates.",
+            (
+                "A routing or fallback rule kicking in (a fallback after errors on the primary).",
+                "A feature flag or deploy that changed the model.",
+                "A new feature that uses another model.",
+            ),
+            (
+                "Open generations by model and the deploy annotations.",
+                "Check errors on the model that lost share: fallbacks follow failures.",
+            ),
+            f"{OVERVIEW} / Generations by model",
+        ),
+    ),
+    AlertDef(
+        name="NewResponseModel",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="A model version never seen in the baseline window is answering.",
+        description=lambda s: (
+            f"Calls to {MODEL} are answered by {RESPONSE_MODEL}, which did "
+            "not answer in the baseline window before the last hour."
+        ),
+        expr=_new_response_model,
+        runbook=Runbook(
+            "The provider reports a response model (a dated snapshot or another model) that "
+            "did not answer this request model in the baseline window. Silent upgrades and "
+            "routing changes are where quality and JSON formatting break.",
+            (
+                "The provider moved the alias (gpt-4o) to a new snapshot.",
+                "A gateway or router now sends the requests elsewhere.",
+                "A deploy changed the model.",
+            ),
+            (
+                "Watch the quality panels (judge scores, structured output validity) for this "
+                "response model.",
+                "Check the provider's model deprecation notes.",
+            ),
+            "LLM quality / Response models",
+        ),
+    ),
+    AlertDef(
+        name="TokensPerRequestHigh",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="Tokens per request rose against the baseline.",
+        description=lambda s: (
+            f"Calls to {MODEL} use {VALUE} tokens each, more than "
+            f"{times(s.threshold)} the baseline."
+        ),
+        expr=lambda x, s: (
+            f"{r.TOKENS_PER_OP} > {promql.number(s.threshold)} * "
+            f"{r.baseline(r.TOKENS_PER_OP)}\nand {x.on_model()} {_busy(x, s)}"
+        ),
+        params={
+            "threshold": Param(1.5, "Factor over the baseline (the seed's +50%)."),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "Input plus output tokens per call are well above their usual level. Tokens drive "
+            "cost and latency: a prompt that grew from 150 to 500 tokens triples the bill.",
+            (
+                "A prompt change (longer instructions, more examples).",
+                "Retrieval returning more or larger documents into the context.",
+                "Longer answers (max_tokens, a prompt asking for detail).",
+                "A loop feeding an agent's growing history back.",
+            ),
+            (
+                "Split input from output tokens on the tokens panel.",
+                "Check the prompt-version annotations.",
+                "Run llm-exporter estimate on the prompt change before the next one.",
+            ),
+            f"{OVERVIEW} / Tokens per request",
+        ),
+    ),
+    AlertDef(
+        name="HourlyTokenSurge",
+        tier="app",
+        severity="warning",
+        for_="10m",
+        summary="Tokens used in the last hour are twice the same hour yesterday.",
+        description=lambda s: (
+            f"{MODEL} used {VALUE} tokens in the last hour, more than "
+            f"{times(s.threshold)} the same hour yesterday."
+        ),
+        expr=lambda x, s: (
+            f"{r.TOKENS_1H} > {promql.number(s.threshold)} * ({r.TOKENS_1H} "
+            f"offset 1d)\nand {r.TOKENS_1H} > {promql.number(s.min_tokens)}"
+        ),
+        params={
+            "threshold": Param(2.0, "Factor over the same hour yesterday (the seed's 2x)."),
+            "min_tokens": Param(10000, "Stay quiet below this many tokens an hour."),
+        },
+        runbook=Runbook(
+            "This hour's tokens are more than double the same hour a day ago: traffic, prompt "
+            "size or a loop.",
+            (
+                "A traffic surge (see generations).",
+                "Tokens per request up (prompt change).",
+                "An agent loop burning tokens.",
+            ),
+            ("Compare generations and tokens per request to tell which one grew.",),
+            f"{OVERVIEW} / Tokens per request",
+        ),
+    ),
+    AlertDef(
+        name="DailyBudgetExceeded",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="LLM spend in the last 24 hours passed the daily budget.",
+        description=lambda s: (
+            f"{where(s)} spent ${USD} on LLM calls in the last 24h; the "
+            f"daily budget is ${s.config.daily_budget_usd:,.2f}."
+        ),
+        expr=lambda x, s: f"{r.COST_1D} > {promql.number(s.config.daily_budget_usd)}",
+        runbook=Runbook(
+            "Spend over the last 24 hours, from the model price table, passed budgets.daily_usd.",
+            (
+                "More traffic.",
+                "More tokens per request (a prompt change).",
+                "A switch to a more expensive model.",
+                "A loop.",
+            ),
+            (
+                "Open daily cost by model: which model grew?",
+                "Compare cost per request with its baseline.",
+            ),
+            f"{COST} / Daily cost by model",
+        ),
+    ),
+    AlertDef(
+        name="DailyBudgetForecast",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="LLM spend is on course to pass the daily budget.",
+        description=lambda s: (
+            f"At the trend of the last {s.lookback}, the 24-hour spend of "
+            f"{where(s)} reaches ${USD} within {s.horizon}; the budget is "
+            f"${s.config.daily_budget_usd:,.2f}."
+        ),
+        expr=lambda x, s: (
+            f"predict_linear({r.COST_1D}[{s.lookback}], "
+            f"{promql.number(promql.parse_duration(s.horizon))}) > "
+            f"{promql.number(s.config.daily_budget_usd)}\n"
+            f"and {r.COST_1D} <= {promql.number(s.config.daily_budget_usd)}"
+        ),
+        params={
+            "lookback": Param("2h", "The trend is fitted over this window.", "duration"),
+            "horizon": Param("6h", "How far ahead to project.", "duration"),
+        },
+        runbook=Runbook(
+            "A linear fit of the 24-hour spend says it will pass budgets.daily_usd within the "
+            "horizon: act before the budget alert fires.",
+            ("Growing traffic or tokens per request.", "A switch to a more expensive model."),
+            ("Open daily cost by model and the forecast.",),
+            f"{COST} / Month to date and forecast",
+        ),
+    ),
+    AlertDef(
+        name="CostPerRequestDoubled",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="Cost per call of a model doubled against its baseline.",
+        description=lambda s: (
+            f"A call to {MODEL} costs ${USD} on average, more than "
+            f"{times(s.threshold)} its baseline."
+        ),
+        expr=lambda x, s: (
+            f"{r.COST_PER_OP} > {promql.number(s.threshold)} * "
+            f"{r.baseline(r.COST_PER_OP)}\nand {x.on_model()} {_busy(x, s)}"
+        ),
+        params={
+            "threshold": Param(2.0, "Factor over the baseline (the seed's 2x)."),
+            "min_rate": MIN_RATE,
+        },
+        runbook=Runbook(
+            "Each call costs at least twice what it did on average over the baseline window.",
+            (
+                "A prompt or retrieval change that grew the input.",
+                "Longer answers.",
+                "The response model changed to a pricier snapshot.",
+                "Cached input no longer hitting (a prompt prefix changed).",
+            ),
+            ("Compare tokens per request.", "Check the response models panel."),
+            f"{COST} / Cost per request",
+        ),
+    ),
+    AlertDef(
+        name="CostOutpacingTraffic",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="LLM spend grows faster than traffic.",
+        description=lambda s: (
+            f"Spend of {where(s)} this hour grew {VALUE}x as fast as its "
+            f"traffic against the same hour yesterday (threshold {times(s.threshold)})."
+        ),
+        expr=lambda x, s: (
+            f"({r.COST_1H} / ({r.COST_1H} offset 1d))\n"
+            f"/ ({r.APP_OPS_1H} / ({r.APP_OPS_1H} offset 1d)) > {promql.number(s.threshold)}\n"
+            f"and {r.COST_1H} > {promql.number(s.min_usd)}"
+        ),
+        params={
+            "threshold": Param(1.5, "Cost growth over traffic growth."),
+            "min_usd": Param(1.0, "Stay quiet below this spend an hour."),
+        },
+        runbook=Runbook(
+            "Against the same hour yesterday, spend grew much more than the number of calls: "
+            "each call got more expensive.",
+            (
+                "Tokens per request up.",
+                "A model switch to a pricier model.",
+                "Loops adding calls inside requests that the traffic count does not show.",
+            ),
+            ("Compare cost per request by model.",),
+            f"{COST} / Cost per request",
+        ),
+    ),
+    AlertDef(
+        name="ToolTimeouts",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="A tool is timing out.",
+        description=lambda s: (
+            f"{PERCENT} of calls to tool {TOOL} timed out over the last 5m "
+            f"(threshold {pct(s.threshold)})."
+        ),
+        expr=lambda x, s: (
+            f"{r.TOOL_TIMEOUT_RATIO} > {promql.number(s.threshold)}\n"
+            f"and {r.TOOL_CALLS} > {promql.number(s.min_rate)}"
+        ),
+        params={
+            "threshold": Param(0.02, "Share of calls timing out (the seed: 1 to 2%).", "ratio"),
+            "min_rate": Param(0.02, "Stay quiet below this many tool calls per second."),
+        },
+        runbook=Runbook(
+            "Calls to the tool end in a timeout. Agents often swallow tool timeouts and answer "
+            "without the tool's result: a silent quality problem.",
+            (
+                "The tool's backend (a vector store, a search API) is slow or down.",
+                "The tool returns much larger results than before.",
+                "A timeout set too tight.",
+            ),
+            ("Check the tool's p95 and the backend's own dashboards.", "Check result sizes."),
+            f"{OVERVIEW} / Tool calls and duration",
+        ),
+    ),
+    AlertDef(
+        name="ToolLatencyRegression",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        keep_firing_for="10m",
+        summary="A tool's p95 duration rose against its baseline.",
+        description=lambda s: (
+            f"p95 duration of tool {TOOL} is {SECONDS}, more than "
+            f"{times(s.threshold)} its baseline."
+        ),
+        expr=lambda x, s: (
+            f"{r.TOOL_P95} > {promql.number(s.threshold)} * "
+            f"{r.baseline(r.TOOL_P95)}\nand {r.TOOL_P95} > {promql.number(s.floor_seconds)}\n"
+            f"and {r.TOOL_CALLS} > {promql.number(s.min_rate)}"
+        ),
+        params={
+            "threshold": Param(1.5, "Factor over the baseline (the seed's +50%)."),
+            "floor_seconds": Param(0.1, "Ignore while the p95 is below this."),
+            "min_rate": Param(0.02, "Stay quiet below this many tool calls per second."),
+        },
+        runbook=Runbook(
+            "The slowest tool calls take much longer than usual.",
+            (
+                "The backend behind the tool is degrading.",
+                "Larger queries or results.",
+                "Network between the app and the backend.",
+            ),
+            ("Open tool calls and duration; check the backend.",),
+            f"{OVERVIEW} / Tool calls and duration",
+        ),
+    ),
+    AlertDef(
+        name="StageDominant",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="One pipeline stage takes most of the time.",
+        description=lambda s: (
+            f"Stage {STAGE} takes {PERCENT} of the pipeline's time over the "
+            f"last 5m (threshold {pct(s.threshold)})."
+        ),
+        expr=_stage,
+        params={
+            "threshold": Param(0.6, "Share of the time (the seed's 60%).", "ratio"),
+            "exclude_stages": Param(
+                [],
+                "Stages never alerted on (a pipeline where one stage is expected to dominate).",
+                "list",
+            ),
+        },
+        runbook=Runbook(
+            "In a balanced pipeline no stage dominates; one stage now takes most of the time.",
+            (
+                "Retrieval slowed (a vector store under load, a cold cache).",
+                "The LLM stage slowed (see latency).",
+                "Post-processing grew (a new guardrail).",
+            ),
+            ("Open stage durations and the stage's tools.",),
+            f"{OVERVIEW} / Stage durations",
+        ),
+    ),
+    AlertDef(
+        name="AgentDepthHigh",
+        tier="app",
+        severity="warning",
+        for_="2m",
+        summary="Agent runs nest deeper than expected.",
+        description=lambda s: (
+            f"{PERCENT} of {AGENT} requests nested agents deeper than "
+            f"{s.max_depth:g} over the last 5m (threshold {pct(s.threshold)})."
+        ),
+        expr=_depth,
+        params={
+            "max_depth": Param(
+                3,
+                "Deepest normal nesting (the seed: above 3 is a runaway loop).",
+                "int",
+                1,
+                c.DEPTH_BUCKETS,
+            ),
+            "threshold": Param(0.01, "Share of requests allowed deeper.", "ratio"),
+            "min_rate": Param(0.01, "Stay quiet below this many requests per second."),
+        },
+        runbook=Runbook(
+            "Requests spawn agents inside agents deeper than the configured depth: the classic "
+            "shape of a runaway loop that burns tokens.",
+            (
+                "An agent that keeps delegating to itself or to another agent.",
+                "A stop condition that no longer triggers after a prompt or model change.",
+            ),
+            ("Open agent depth and invocations; compare tokens per request.",),
+            f"{OVERVIEW} / Agent depth and invocations",
+        ),
+    ),
+    AlertDef(
+        name="AgentFanoutSurge",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="Agent runs start far more sub-agents and tools than usual.",
+        description=lambda s: (
+            f"An {AGENT} run starts {VALUE} agents and tools on average, more "
+            f"than {times(s.threshold)} its baseline."
+        ),
+        expr=lambda x, s: (
+            f"{r.FANOUT_MEAN} > {promql.number(s.threshold)} * "
+            f"{r.baseline(r.FANOUT_MEAN)}\nand {r.FANOUT_MEAN} > {promql.number(s.floor)}"
+        ),
+        params={
+            "threshold": Param(3.0, "Factor over the baseline."),
+            "floor": Param(2.0, "Ignore while runs start fewer children than this."),
+        },
+        runbook=Runbook(
+            "Each run of the agent invokes many more children (agents and tools) than usual.",
+            (
+                "A planning step that splits work too finely after a prompt change.",
+                "A loop retrying a failing tool.",
+            ),
+            ("Open agent depth and invocations, and tool errors.",),
+            f"{OVERVIEW} / Agent depth and invocations",
+        ),
+    ),
+    AlertDef(
+        name="HandoffRateRising",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="Handoffs per request rose week over week.",
+        description=lambda s: (
+            f"{where(s)} hands off {PERCENT} of requests over the last day, "
+            f"more than {times(s.threshold)} the same day a week ago."
+        ),
+        expr=lambda x, s: (
+            f"{r.HANDOFFS_PER_REQUEST_1D} > {promql.number(s.threshold)} * "
+            f"({r.HANDOFFS_PER_REQUEST_1D} offset 1w)\nand {r.HANDOFFS_PER_REQUEST_1D} > "
+            f"{promql.number(s.floor)}"
+        ),
+        params={
+            "threshold": Param(1.5, "Factor over the week before."),
+            "floor": Param(0.01, "Ignore while fewer requests than this are handed off.", "ratio"),
+        },
+        runbook=Runbook(
+            "More requests end in a handoff to another agent or to a person: the agents cover "
+            "less, or users are more frustrated.",
+            (
+                "A model or prompt change that lowered answer quality.",
+                "A new kind of request the agents do not handle.",
+                "A tool that fails, so the agent gives up.",
+            ),
+            ("Break handoffs down by reason and target.", "Compare judge scores and feedback."),
+            f"{OVERVIEW} / Handoffs",
+        ),
+    ),
+    AlertDef(
+        name="ContextWindowNearlyFull",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="Prompts fill most of the model's context window.",
+        description=lambda s: (
+            f"p95 of the prompt's share of the context window of {MODEL} is "
+            f"{PERCENT} (threshold {pct(s.threshold)})."
+        ),
+        expr=lambda x, s: f"{r.CONTEXT_P95} > {promql.number(s.threshold)}",
+        params={"threshold": Param(0.9, "Share of the context window.", "ratio")},
+        runbook=Runbook(
+            "One prompt in twenty fills most of the context window: the provider starts "
+            "rejecting them (context_length_exceeded) or truncating.",
+            (
+                "A tool returning a huge payload (a JSON dump) into the conversation.",
+                "A conversation history that is never trimmed.",
+                "Retrieval stuffing too many documents.",
+            ),
+            ("Check tool result sizes.", "Check errors of class context_length_exceeded."),
+            f"{OVERVIEW} / Context window use",
+        ),
+    ),
+    AlertDef(
+        name="RetryStorm",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="The SDK retries many calls.",
+        description=lambda s: (
+            f"Calls to {MODEL} are retried {VALUE} times each on average "
+            f"(threshold {s.threshold:g})."
+        ),
+        expr=lambda x, s: f"{r.RETRIES_PER_OP} > {promql.number(s.threshold)}\nand {_busy(x, s)}",
+        params={"threshold": Param(0.5, "Retries per call."), "min_rate": MIN_RATE},
+        runbook=Runbook(
+            "The SDK retries calls on its own (429, 5xx, timeouts): a retry storm multiplies "
+            "load on a struggling provider and burns tokens silently.",
+            ("Rate limits or provider errors.", "Timeouts set too tight."),
+            ("Open errors by class: retries follow them.",),
+            f"{OVERVIEW} / Retries",
+        ),
+    ),
+    AlertDef(
+        name="AgentFailures",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="Agent runs are failing.",
+        description=lambda s: (
+            f"{PERCENT} of {AGENT} runs failed over the last 5m (threshold {pct(s.threshold)})."
+        ),
+        expr=lambda x, s: (
+            f"{r.AGENT_ERROR_RATIO} > {promql.number(s.threshold)}\n"
+            f"and {r.AGENT_RUNS} > {promql.number(s.min_rate)}"
+        ),
+        params={
+            "threshold": Param(0.1, "Share of failed runs.", "ratio"),
+            "min_rate": Param(0.01, "Stay quiet below this many runs per second."),
+        },
+        runbook=Runbook(
+            "Agent runs end in an exception: a tool, a model call or the agent's own code.",
+            (
+                "Model errors (see errors by class).",
+                "A tool failing or timing out.",
+                "A code change in the agent.",
+            ),
+            ("Break the runs down by error_type.",),
+            f"{OVERVIEW} / Agent traffic",
+        ),
+    ),
+    AlertDef(
+        name="AgentTrafficStopped",
+        tier="app",
+        severity="critical",
+        for_="2m",
+        summary="Agent runs stopped.",
+        description=lambda s: (
+            f"No {AGENT} run started in the last 5m, where there were more "
+            f"than {s.min_rate:g}/s an hour ago."
+        ),
+        expr=lambda x, s: (
+            f"{r.AGENT_RUNS} == 0\nand ({r.AGENT_RUNS} offset 1h) > {promql.number(s.min_rate)}"
+        ),
+        params={"min_rate": Param(0.01, "Runs per second an hour ago.")},
+        runbook=Runbook(
+            "The agent's runs (its traffic heartbeat) stopped while the app still exposes metrics.",
+            (
+                "Requests no longer reach the agent (routing, a flag).",
+                "The agent hangs before its first step.",
+            ),
+            ("Check the app's own request metrics and logs.",),
+            f"{OVERVIEW} / Agent traffic",
+        ),
+    ),
+)

@@ -1,0 +1,134 @@
+"""What a rule definition is: alerts with their knobs and runbook text, recording rules, and
+the generation context that applies the user's selectors and aggregation labels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import catalog
+from . import promql
+from .promql import Matcher
+
+if TYPE_CHECKING:
+    from .thresholds import AlertSettings, Config
+
+TIERS = ("infra", "app", "quality")
+SEVERITIES = ("critical", "warning", "info")
+
+# Go-template pieces of annotations, so definitions read as plain f-strings.
+VALUE = "{{ $value | humanize }}"
+PERCENT = "{{ $value | humanizePercentage }}"
+SECONDS = "{{ $value | humanizeDuration }}"
+USD = '{{ $value | printf "%.2f" }}'
+MODEL = "{{ $labels.gen_ai_request_model }}"
+PROVIDER = "{{ $labels.gen_ai_provider_name }}"
+RESPONSE_MODEL = "{{ $labels.gen_ai_response_model }}"
+TOOL = "{{ $labels.gen_ai_tool_name }}"
+AGENT = "{{ $labels.gen_ai_agent_name }}"
+STAGE = "{{ $labels.stage }}"
+EVALUATION = "{{ $labels.gen_ai_evaluation_name }}"
+ERROR_TYPE = "{{ $labels.error_type }}"
+GPU = "{{ $labels.gpu }} ({{ $labels.uuid }}) on {{ $labels.instance }}"
+INSTANCE = "{{ $labels.instance }}"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One knob of an alert beyond enabled/severity/for."""
+
+    default: Any
+    help: str
+    kind: str = "number"  # number | ratio | duration | int | list
+    minimum: float | None = 0.0
+    choices: tuple[float, ...] | None = None  # e.g. a histogram's bucket boundaries
+
+
+@dataclass(frozen=True)
+class Runbook:
+    meaning: str
+    causes: tuple[str, ...]
+    checks: tuple[str, ...]
+    panel: str  # "Dashboard title / Panel title" in grafana/
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One rule of an alert that has several (the SLO window pairs)."""
+
+    expr: str
+    labels: Mapping[str, str]
+    severity: str
+    for_: str
+    keep_firing_for: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertDef:
+    name: str  # CamelCase, without the configured prefix
+    tier: str
+    summary: str  # static, one sentence
+    description: Callable[[AlertSettings], str]  # Go template, says value and threshold
+    runbook: Runbook
+    expr: Callable[[Ctx, AlertSettings], str] | None = None
+    severity: str = "warning"
+    for_: str = "5m"
+    keep_firing_for: str | None = None
+    params: Mapping[str, Param] = field(default_factory=dict)
+    # Alerts made of several rules return them here; they take no severity/for knobs.
+    variants: Callable[[Ctx, AlertSettings], list[Variant]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.tier not in TIERS or self.severity not in SEVERITIES:
+            raise ValueError(f"{self.name}: bad tier or severity")
+        if (self.expr is None) == (self.variants is None):
+            raise ValueError(f"{self.name}: give exactly one of expr and variants")
+
+    @property
+    def knobs(self) -> tuple[str, ...]:
+        standard = ("enabled",) if self.variants else ("enabled", "severity", "for",
+                                                      "keep_firing_for")  # fmt: skip
+        return (*standard, *self.params)
+
+
+@dataclass(frozen=True)
+class Record:
+    record: str
+    expr: str
+
+
+class Ctx:
+    """Selectors and aggregation as the thresholds file sets them."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.agg: tuple[str, ...] = config.aggregate_by
+        self.model: tuple[str, ...] = (*self.agg, catalog.PROVIDER, catalog.REQUEST_MODEL)
+
+    def app(self, name: str, *extra: Matcher) -> str:
+        return promql.selector(name, self.config.app_selector, *extra)
+
+    def infra(self, name: str, *extra: Matcher) -> str:
+        return promql.selector(name, self.config.infra_selector, *extra)
+
+    def errors(self) -> tuple[Matcher, ...]:
+        """The error_type matchers of an operation that counts as failed."""
+        return (promql.ne(catalog.ERROR_TYPE, ""),
+                *promql.not_in(catalog.ERROR_TYPE, self.config.ignored_error_types))  # fmt: skip
+
+    def counted(self) -> tuple[Matcher, ...]:
+        """Operations that count at all (the ignored error classes are left out)."""
+        return promql.not_in(catalog.ERROR_TYPE, self.config.ignored_error_types)
+
+    def by(self, *labels: str) -> str:
+        return promql.by((*self.agg, *labels))
+
+    def by_model(self, *labels: str) -> str:
+        return promql.by((*self.model, *labels))
+
+    def on(self, *labels: str) -> str:
+        return promql.on((*self.agg, *labels))
+
+    def on_model(self, *labels: str) -> str:
+        return promql.on((*self.model, *labels))

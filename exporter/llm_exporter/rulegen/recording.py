@@ -1,0 +1,214 @@
+"""Recording rules, named level:metric:operation, and the baselines that read them.
+
+Levels: ``model`` = aggregate_by + gen_ai_provider_name + gen_ai_request_model; ``app`` =
+aggregate_by alone; ``response_model``, ``tool``, ``stage``, ``agent`` and ``evaluation_model``
+add that label to the model or app level. The recording group runs every evaluation_interval;
+the baselines (averages and medians over baseline_window) run every baseline_interval and read
+only recorded series, so a 7-day window costs one sample per minute per series.
+"""
+
+from __future__ import annotations
+
+from .. import catalog as c
+from . import promql
+from .model import Ctx, Record
+
+D, TTFC, TOK = c.OPERATION_DURATION, c.TIME_TO_FIRST_CHUNK, c.TOKEN_USAGE
+RATE = "5m"
+
+# -- names ------------------------------------------------------------------------------------
+
+OPS = "model:gen_ai_client_operations:rate5m"
+OPS_1H = "model:gen_ai_client_operations:rate1h"
+ERRORS = "model:gen_ai_client_operation_errors:rate5m"
+ERROR_RATIO = "model:gen_ai_client_operation_errors:ratio_rate5m"
+ERROR_CLASS_RATIO = "model_error_type:gen_ai_client_operation_errors:ratio_rate5m"
+LATENCY = {q: f"model:{D.name}:p{q}_5m" for q in (50, 95, 99)}
+TTFC_Q = {q: f"model:{TTFC.name}:p{q}_5m" for q in (50, 95)}
+TOKENS_PER_OP = f"model:{TOK.name}:per_operation_rate5m"
+TOKENS_BY_TYPE = f"model_token_type:{TOK.name}:rate5m"
+TOKENS_1H = f"model:{TOK.name}:increase1h"
+COST_BASE = c.COST.name.removesuffix("_total")
+COST_RATE = f"model:{COST_BASE}:rate5m"
+COST_PER_OP = f"model:{COST_BASE}:per_operation_rate5m"
+COST_1H = f"app:{COST_BASE}:increase1h"
+COST_1D = f"app:{COST_BASE}:increase1d"
+APP_OPS = "app:gen_ai_client_operations:rate5m"
+APP_OPS_1H = "app:gen_ai_client_operations:increase1h"
+SHARE = "model:gen_ai_client_operations:share5m"
+RESPONSE_OPS = "response_model:gen_ai_client_operations:rate5m"
+RETRIES_PER_OP = f"model:{c.RETRIES.name.removesuffix('_total')}:per_operation_rate5m"
+CONTEXT_P95 = f"model:{c.CONTEXT_WINDOW_USAGE.name}:p95_5m"
+TOOL_CALLS = "tool:gen_ai_execute_tool_calls:rate5m"
+TOOL_TIMEOUT_RATIO = "tool:gen_ai_execute_tool_timeouts:ratio_rate5m"
+TOOL_P95 = f"tool:{c.TOOL_DURATION.name}:p95_5m"
+STAGE_SHARE = f"stage:{c.STAGE_DURATION.name}:share5m"
+AGENT_RUNS = "agent:gen_ai_invoke_agent_runs:rate5m"
+AGENT_ERROR_RATIO = "agent:gen_ai_invoke_agent_errors:ratio_rate5m"
+FANOUT_MEAN = f"agent:{c.AGENT_CHILD_INVOCATIONS.name}:mean_rate5m"
+HANDOFFS_PER_REQUEST_1D = f"app:{c.HANDOFFS.name.removesuffix('_total')}:per_request_rate1d"
+SCORE_MEAN = f"evaluation_model:{c.QUALITY_SCORE.name}:mean1h"
+SCORE_COUNT = f"evaluation_model:{c.QUALITY_SCORE.name}:count1h"
+NEGATIVE_RATIO = f"model:{c.FEEDBACK.name.removesuffix('_total')}:negative_ratio1h"
+FEEDBACK_1H = f"model:{c.FEEDBACK.name.removesuffix('_total')}:increase1h"
+INVALID_RATIO = (
+    f"response_model:{c.OUTPUT_CHECKS.name.removesuffix('_total')}:invalid_ratio_rate15m"
+)
+CHECKS_RATE = f"response_model:{c.OUTPUT_CHECKS.name.removesuffix('_total')}:rate15m"
+JUDGE_BASE = c.JUDGE_EVALUATIONS.name.removesuffix("_total")
+JUDGE_ERROR_RATIO = f"app:{JUDGE_BASE}:error_ratio_rate15m"
+JUDGE_1H = f"app:{JUDGE_BASE}:increase1h"
+
+# SLO windows: (long, short, burn-rate factor, pages) from the SRE workbook.
+SLO_PAIRS = (("1h", "5m", 14.4, True), ("6h", "30m", 6.0, True),
+             ("1d", "2h", 3.0, False), ("3d", "6h", 1.0, False))  # fmt: skip
+SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+def error_ratio(window: str) -> str:
+    return f"model:gen_ai_client_operation_errors:ratio_rate{window}"
+
+
+def slow_ratio(window: str) -> str:
+    return f"model:{D.name}:slow_ratio_rate{window}"
+
+
+def baseline(name: str) -> str:
+    """The baseline of a recorded series: its average over baseline_window."""
+    return name + "_baseline"
+
+
+def median(name: str) -> str:
+    return name + "_median"
+
+
+def seen(name: str) -> str:
+    """Highest value over baseline_window: > 0 where the series had any traffic."""
+    return name + "_seen"
+
+
+# -- rules ------------------------------------------------------------------------------------
+
+
+def _rate(sel: str, window: str = RATE) -> str:
+    return f"rate({sel}[{window}])"
+
+
+def _ratio_or_zero(numerator: str, denominator: str) -> str:
+    """numerator / denominator, with 0 where the numerator has no series at all."""
+    return f"(\n  {numerator}\nor\n  0 * {denominator}\n)\n/\n  {denominator}"
+
+
+def recording_rules(x: Ctx) -> list[Record]:
+    counted = x.counted()
+    ok = promql.eq(c.ERROR_TYPE, "")
+    ops = f"sum {x.by_model()} ({_rate(x.app(D.count, *counted))})"
+    rules = [
+        Record(OPS, ops),
+        Record(ERRORS, f"sum {x.by_model()} ({_rate(x.app(D.count, *x.errors()))})"),
+        Record(
+            ERROR_CLASS_RATIO,
+            f"sum {x.by_model(c.ERROR_TYPE)} ({_rate(x.app(D.count, *x.errors()))})"
+            f" / {promql.on(x.model)} group_left {OPS}",
+        ),
+    ]
+    for window in SLO_WINDOWS:
+        errors = f"sum {x.by_model()} ({_rate(x.app(D.count, *x.errors()), window)})"
+        total = f"sum {x.by_model()} ({_rate(x.app(D.count, *counted), window)})"
+        rules.append(Record(error_ratio(window), _ratio_or_zero(errors, total)))
+    fast = x.app(D.bucket, ok, promql.le(x.config.latency_threshold_s))
+    for window in SLO_WINDOWS:
+        succeeded = f"sum {x.by_model()} ({_rate(x.app(D.count, ok), window)})"
+        fast_rate = f"sum {x.by_model()} ({_rate(fast, window)})"
+        rules.append(Record(slow_ratio(window), f"1 - {fast_rate} / {succeeded}"))
+    rules.append(Record(OPS_1H, f"sum {x.by_model()} ({_rate(x.app(D.count, *counted), '1h')})"))
+    for q, name in LATENCY.items():
+        buckets = f"sum {x.by_model('le')} ({_rate(x.app(D.bucket, ok))})"
+        rules.append(Record(name, f"histogram_quantile({q / 100}, {buckets})"))
+    for q, name in TTFC_Q.items():
+        buckets = f"sum {x.by_model('le')} ({_rate(x.app(TTFC.bucket))})"
+        rules.append(Record(name, f"histogram_quantile({q / 100}, {buckets})"))
+    input_ops = f"sum {x.by_model()} ({_rate(x.app(TOK.count, promql.eq(c.TOKEN_TYPE, 'input')))})"
+    rules += [
+        Record(TOKENS_PER_OP, f"sum {x.by_model()} ({_rate(x.app(TOK.sum))}) / {input_ops}"),
+        Record(TOKENS_BY_TYPE, f"sum {x.by_model(c.TOKEN_TYPE)} ({_rate(x.app(TOK.sum))})"),
+        Record(TOKENS_1H, f"sum {x.by_model()} (increase({x.app(TOK.sum)}[1h]))"),
+        Record(COST_RATE, f"sum {x.by_model()} ({_rate(x.app(c.COST.name))})"),
+        Record(COST_PER_OP, f"{COST_RATE} / {OPS}"),
+        Record(COST_1H, f"sum {x.by()} (increase({x.app(c.COST.name)}[1h]))"),
+        Record(COST_1D, f"sum {x.by()} (increase({x.app(c.COST.name)}[1d]))"),
+        Record(APP_OPS, f"sum {x.by()} ({OPS})"),
+        Record(APP_OPS_1H, f"sum {x.by()} (increase({x.app(D.count, *counted)}[1h]))"),
+        Record(SHARE, f"{OPS} / {x.on()} group_left {APP_OPS}"),
+        Record(RESPONSE_OPS,
+               f"sum {x.by_model(c.RESPONSE_MODEL)} ({_rate(x.app(D.count, *counted))})"),
+        Record(RETRIES_PER_OP,
+               f"sum {x.by_model()} ({_rate(x.app(c.RETRIES.name))}) / {OPS}"),
+        Record(CONTEXT_P95, "histogram_quantile(0.95, sum "
+                            f"{x.by_model('le')} ({_rate(x.app(c.CONTEXT_WINDOW_USAGE.bucket))}))"),
+    ]  # fmt: skip
+    rules += _tool_and_agent_rules(x)
+    rules += _quality_rules(x)
+    return rules
+
+
+def _tool_and_agent_rules(x: Ctx) -> list[Record]:
+    tool, agent = c.TOOL_NAME, c.AGENT_NAME
+    calls = f"sum {x.by(tool)} ({_rate(x.app(c.TOOL_DURATION.count))})"
+    timed_out = x.app(c.TOOL_DURATION.count, promql.eq(c.ERROR_TYPE, "timeout"))
+    timeouts = f"sum {x.by(tool)} ({_rate(timed_out)})"
+    tool_ok = x.app(c.TOOL_DURATION.bucket, promql.eq(c.ERROR_TYPE, ""))
+    stage_time = f"sum {x.by(c.STAGE)} ({_rate(x.app(c.STAGE_DURATION.sum))})"
+    runs = f"sum {x.by(agent)} ({_rate(x.app(c.AGENT_DURATION.count, *x.counted()))})"
+    failed = f"sum {x.by(agent)} ({_rate(x.app(c.AGENT_DURATION.count, *x.errors()))})"
+    fanout = c.AGENT_CHILD_INVOCATIONS
+    handoffs = f"sum {x.by()} (rate({x.app(c.HANDOFFS.name)}[1d]))"
+    requests = f"sum {x.by()} (rate({x.app(c.AGENT_DEPTH.count)}[1d]))"
+    return [
+        Record(TOOL_CALLS, calls),
+        Record(TOOL_TIMEOUT_RATIO, _ratio_or_zero(timeouts, calls)),
+        Record(TOOL_P95, f"histogram_quantile(0.95, sum {x.by(tool, 'le')} ({_rate(tool_ok)}))"),
+        Record(STAGE_SHARE, f"{stage_time} / {x.on()} group_left sum {x.by()} ({stage_time})"),
+        Record(AGENT_RUNS, runs),
+        Record(AGENT_ERROR_RATIO, _ratio_or_zero(failed, runs)),
+        Record(FANOUT_MEAN, f"sum {x.by(agent)} ({_rate(x.app(fanout.sum))}) / sum {x.by(agent)} "
+                            f"({_rate(x.app(fanout.count))})"),
+        Record(HANDOFFS_PER_REQUEST_1D, f"{handoffs} / {requests}"),
+    ]  # fmt: skip
+
+
+def _quality_rules(x: Ctx) -> list[Record]:
+    ev, model, resp = c.EVALUATION_NAME, c.REQUEST_MODEL, c.RESPONSE_MODEL
+    score = c.QUALITY_SCORE
+    feedback = f"sum {x.by(model)} (increase({x.app(c.FEEDBACK.name)}[1h]))"
+    thumbs_down = x.app(c.FEEDBACK.name, promql.eq("feedback", "negative"))
+    negative = f"sum {x.by(model)} (increase({thumbs_down}[1h]))"
+    checks = f"sum {x.by(model, resp)} (rate({x.app(c.OUTPUT_CHECKS.name)}[15m]))"
+    failed_checks = x.app(c.OUTPUT_CHECKS.name, promql.eq("result", "invalid"))
+    invalid = f"sum {x.by(model, resp)} (rate({failed_checks}[15m]))"
+    judged = f"sum {x.by()} (rate({x.app(c.JUDGE_EVALUATIONS.name)}[15m]))"
+    judge_errors = x.app(c.JUDGE_EVALUATIONS.name, promql.ne(c.ERROR_TYPE, ""))
+    judge_failed = f"sum {x.by()} (rate({judge_errors}[15m]))"
+    return [
+        Record(SCORE_MEAN, f"sum {x.by(ev, model)} (rate({x.app(score.sum)}[1h])) / "
+                           f"sum {x.by(ev, model)} (rate({x.app(score.count)}[1h]))"),
+        Record(SCORE_COUNT, f"sum {x.by(ev, model)} (increase({x.app(score.count)}[1h]))"),
+        Record(FEEDBACK_1H, feedback),
+        Record(NEGATIVE_RATIO, _ratio_or_zero(negative, feedback)),
+        Record(CHECKS_RATE, checks),
+        Record(INVALID_RATIO, _ratio_or_zero(invalid, checks)),
+        Record(JUDGE_ERROR_RATIO, _ratio_or_zero(judge_failed, judged)),
+        Record(JUDGE_1H, f"sum {x.by()} (increase({x.app(c.JUDGE_EVALUATIONS.name)}[1h]))"),
+    ]  # fmt: skip
+
+
+BASELINED = (LATENCY[50], LATENCY[95], TTFC_Q[50], TOKENS_PER_OP, COST_PER_OP, TOOL_P95,
+             APP_OPS, OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO)  # fmt: skip
+
+
+def baseline_rules(x: Ctx) -> list[Record]:
+    window = x.config.baseline_window
+    rules = [Record(baseline(name), f"avg_over_time({name}[{window}])") for name in BASELINED]
+    rules.append(Record(median(SHARE), f"quantile_over_time(0.5, {SHARE}[{window}])"))
+    rules.append(Record(seen(RESPONSE_OPS), f"max_over_time({RESPONSE_OPS}[{window}])"))
+    return rules
