@@ -6,6 +6,7 @@ CI can regenerate and diff.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -76,7 +77,7 @@ def _alert_rules(x: Ctx, definition: AlertDef, s: AlertSettings) -> list[dict[st
 
 def rule_files(config: Config) -> dict[str, str]:
     """File name -> content, one Prometheus rule file per tier plus the recording rules."""
-    header = HEADER.format(source=config.source)
+    header = HEADER.format(source=Path(config.source).name)
     return {f"{stem}.rules.yaml": header + _dump({"groups": g})
             for stem, g in groups(config).items()}  # fmt: skip
 
@@ -91,7 +92,7 @@ def prometheus_rule(config: Config, name: str = GROUP_PREFIX) -> dict[str, str]:
                                                "app.kubernetes.io/part-of": GROUP_PREFIX}},
         "spec": {"groups": every},
     }  # fmt: skip
-    header = HEADER.format(source=config.source)
+    header = HEADER.format(source=Path(config.source).name)
     return {f"{name}.prometheusrule.yaml": header + _dump(obj)}
 
 

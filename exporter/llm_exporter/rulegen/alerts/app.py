@@ -354,7 +354,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="2m",
         summary="LLM traffic stopped.",
         description=lambda s: (
-            f"{where(s)} made no LLM call in the last 5m, where it made "
+            f"{where(s)} makes {VALUE} LLM calls/s over the last 5m, where it made "
             f"more than {s.min_rate:g}/s an hour ago."
         ),
         expr=lambda x, s: (
@@ -469,7 +469,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="A model version never seen in the baseline window is answering.",
         description=lambda s: (
-            f"Calls to {MODEL} are answered by {RESPONSE_MODEL}, which did "
+            f"{VALUE} calls/s to {MODEL} are answered by {RESPONSE_MODEL}, which did "
             "not answer in the baseline window before the last hour."
         ),
         expr=_new_response_model,
@@ -934,7 +934,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="2m",
         summary="Agent runs stopped.",
         description=lambda s: (
-            f"No {AGENT} run started in the last 5m, where there were more "
+            f"{AGENT} starts {VALUE} runs/s over the last 5m, where there were more "
             f"than {s.min_rate:g}/s an hour ago."
         ),
         expr=lambda x, s: (

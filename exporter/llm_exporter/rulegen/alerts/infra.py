@@ -386,8 +386,8 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="llm-exporter's own recording code hit faults.",
         description=lambda s: (
-            "Component {{ $labels.component }} on " + INSTANCE + " counted "
-            "{{ $labels.error_class }} faults in the last 10m."
+            "Component {{ $labels.component }} on " + INSTANCE + " counted " + VALUE + " "
+            "{{ $labels.error_class }} faults in the last 10m (a new series: since it started)."
         ),
         expr=lambda x, s: _new_or_increased(x.app(c.INSTRUMENTATION_ERRORS.name), "10m"),
         runbook=Runbook(

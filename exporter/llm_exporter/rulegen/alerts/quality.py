@@ -167,7 +167,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="15m",
         summary="The LLM-as-a-judge pipeline stopped producing evaluations.",
         description=lambda s: (
-            f"{where(s)} made LLM calls but no judge evaluation finished in the last hour."
+            f"{where(s)} made LLM calls but finished {VALUE} judge evaluations in the last hour."
         ),
         expr=lambda x, s: (
             f"{r.JUDGE_1H} == 0\nand {x.on()} {r.APP_OPS} > {promql.number(s.min_rate)}"
