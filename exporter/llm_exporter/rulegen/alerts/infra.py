@@ -41,9 +41,12 @@ def _target_down(x: Ctx, s: S) -> str:
 
 
 def _gpu_missing(x: Ctx, s: S) -> str:
+    # A GPU the driver reports lost keeps only llm_exporter_gpu_up (0): its info series goes
+    # too, so the second branch adds only GPUs the first does not cover (one alert per GPU).
     info = x.infra(c.GPU_INFO.name)
+    gpu = promql.on((*TARGET, "uuid"))
     return (f"{x.infra(c.GPU_UP.name)} == 0\n"
-            f"or (max_over_time({info}[1h]) unless {promql.on((*TARGET, 'uuid'))} {info})\n"
+            f"or {gpu} (max_over_time({info}[1h]) unless {gpu} {info})\n"
             f"and {promql.on(TARGET)} ({x.infra(UP)} == 1)")  # fmt: skip
 
 
@@ -387,7 +390,8 @@ ALERTS: tuple[AlertDef, ...] = (
         summary="llm-exporter's own recording code hit faults.",
         description=lambda s: (
             "Component {{ $labels.component }} on " + INSTANCE + " counted " + VALUE + " "
-            "{{ $labels.error_class }} faults in the last 10m (a new series: since it started)."
+            "{{ $labels.error_class }} faults in the last 10m (for a series that just appeared: "
+            "since it appeared)."
         ),
         expr=lambda x, s: _new_or_increased(x.app(c.INSTRUMENTATION_ERRORS.name), "10m"),
         runbook=Runbook(
