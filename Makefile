@@ -62,4 +62,4 @@ bench: install  ## Overhead per LLM call (uninstrumented, llm-exporter, OpenLIT)
 dashboards:
 	@echo "make $@: not built yet (see the open issues: dashboards)" >&2; exit 1
 
-ci: lint check-generated promtool-test test test-openai3  ## What .ci/run does
+ci: lint check-generated test test-openai3  ## What .ci/run does
