@@ -18,10 +18,12 @@ TIERS = ("infra", "app", "quality")
 SEVERITIES = ("critical", "warning", "info")
 
 # Go-template pieces of annotations, so definitions read as plain f-strings.
-VALUE = "{{ $value | humanize }}"
+VALUE = "{{ $value | humanize }}"  # large quantities: 1.5k tokens
+NUMBER = '{{ $value | printf "%.3g" }}'  # may be below 1: humanize writes 0.75 as "750m"
 PERCENT = "{{ $value | humanizePercentage }}"
 SECONDS = "{{ $value | humanizeDuration }}"
 USD = '{{ $value | printf "%.2f" }}'
+USD_PRECISE = '{{ $value | printf "%.4f" }}'  # per-call costs are fractions of a cent
 MODEL = "{{ $labels.gen_ai_request_model }}"
 PROVIDER = "{{ $labels.gen_ai_provider_name }}"
 RESPONSE_MODEL = "{{ $labels.gen_ai_response_model }}"
@@ -62,6 +64,7 @@ class Variant:
     severity: str
     for_: str
     keep_firing_for: str | None = None
+    description: str | None = None  # instead of the alert's own, e.g. naming the windows
 
 
 @dataclass(frozen=True)

@@ -57,13 +57,13 @@ def _alert_rules(x: Ctx, definition: AlertDef, s: AlertSettings) -> list[dict[st
     else:
         assert definition.expr is not None
         variants = [Variant(definition.expr(x, s), {}, s.severity, s.for_, s.keep_firing_for)]
-    annotations = {
-        "summary": definition.summary,
-        "description": definition.description(s),
-        "runbook_url": f"{s.config.runbook_url}#{anchor(s.name)}",
-    }
     rules = []
     for v in variants:
+        annotations = {
+            "summary": definition.summary,
+            "description": v.description or definition.description(s),
+            "runbook_url": f"{s.config.runbook_url}#{anchor(s.name)}",
+        }
         rule: dict[str, Any] = {"alert": s.name, "expr": v.expr}
         if v.for_ not in ("0s", "0m", "0h"):
             rule["for"] = v.for_

@@ -16,6 +16,7 @@ from .. import recording as r
 from ..model import (
     AGENT,
     MODEL,
+    NUMBER,
     PERCENT,
     PROVIDER,
     RESPONSE_MODEL,
@@ -23,6 +24,7 @@ from ..model import (
     STAGE,
     TOOL,
     USD,
+    USD_PRECISE,
     VALUE,
     AlertDef,
     Ctx,
@@ -94,7 +96,7 @@ def _drop_description(s: S) -> str:
     start, end = s.config.quiet_hours
     quiet = "" if start == end else f" (quiet hours {hours(start)} to {hours(end)} excepted)"
     return (
-        f"{where(s)} makes {VALUE} LLM calls/s, less than "
+        f"{where(s)} makes {NUMBER} LLM calls/s, less than "
         f"{pct(1 - s.threshold)} of the same time a day and a week ago{quiet}."
     )
 
@@ -288,7 +290,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="The p95 latency of a model is far above its p50.",
         description=lambda s: (
-            f"p95 latency of {MODEL} is {VALUE}x its p50 (threshold {times(s.threshold)})."
+            f"p95 latency of {MODEL} is {NUMBER}x its p50 (threshold {times(s.threshold)})."
         ),
         expr=lambda x, s: (
             f"{r.LATENCY[95]} / {r.LATENCY[50]} > {promql.number(s.threshold)}\nand {_busy(x, s)}"
@@ -354,7 +356,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="2m",
         summary="LLM traffic stopped.",
         description=lambda s: (
-            f"{where(s)} makes {VALUE} LLM calls/s over the last 5m, where it made "
+            f"{where(s)} makes {NUMBER} LLM calls/s over the last 5m, where it made "
             f"more than {s.min_rate:g}/s an hour ago."
         ),
         expr=lambda x, s: (
@@ -380,7 +382,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="10m",
         summary="LLM traffic is far above its baseline.",
         description=lambda s: (
-            f"{where(s)} makes {VALUE} LLM calls/s, more than {times(s.threshold)} its baseline."
+            f"{where(s)} makes {NUMBER} LLM calls/s, more than {times(s.threshold)} its baseline."
         ),
         expr=lambda x, s: (
             f"{r.APP_OPS} > {promql.number(s.threshold)} * {r.baseline(r.APP_OPS)}"
@@ -469,7 +471,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="A model version never seen in the baseline window is answering.",
         description=lambda s: (
-            f"{VALUE} calls/s to {MODEL} are answered by {RESPONSE_MODEL}, which did "
+            f"{NUMBER} calls/s to {MODEL} are answered by {RESPONSE_MODEL}, which did "
             "not answer in the baseline window before the last hour."
         ),
         expr=_new_response_model,
@@ -617,7 +619,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="Cost per call of a model doubled against its baseline.",
         description=lambda s: (
-            f"A call to {MODEL} costs ${USD} on average, more than "
+            f"A call to {MODEL} costs ${USD_PRECISE} on average, more than "
             f"{times(s.threshold)} its baseline."
         ),
         expr=lambda x, s: (
@@ -647,7 +649,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="LLM spend grows faster than traffic.",
         description=lambda s: (
-            f"Spend of {where(s)} this hour grew {VALUE}x as fast as its "
+            f"Spend of {where(s)} this hour grew {NUMBER}x as fast as its "
             f"traffic against the same hour yesterday (threshold {times(s.threshold)})."
         ),
         expr=lambda x, s: (
@@ -803,7 +805,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="Agent runs start far more sub-agents and tools than usual.",
         description=lambda s: (
-            f"An {AGENT} run starts {VALUE} agents and tools on average, more "
+            f"Each {AGENT} run starts {NUMBER} agents and tools on average, more "
             f"than {times(s.threshold)} its baseline."
         ),
         expr=lambda x, s: (
@@ -831,7 +833,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="Handoffs per request rose week over week.",
         description=lambda s: (
-            f"{where(s)} hands off {PERCENT} of requests over the last day, "
+            f"{where(s)} makes {NUMBER} handoffs per request over the last day, "
             f"more than {times(s.threshold)} the same day a week ago."
         ),
         expr=lambda x, s: (
@@ -886,7 +888,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="The SDK retries many calls.",
         description=lambda s: (
-            f"Calls to {MODEL} are retried {VALUE} times each on average "
+            f"Calls to {MODEL} are retried {NUMBER} times each on average "
             f"(threshold {s.threshold:g})."
         ),
         expr=lambda x, s: f"{r.RETRIES_PER_OP} > {promql.number(s.threshold)}\nand {_busy(x, s)}",
@@ -934,7 +936,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="2m",
         summary="Agent runs stopped.",
         description=lambda s: (
-            f"{AGENT} starts {VALUE} runs/s over the last 5m, where there were more "
+            f"{AGENT} finishes {NUMBER} runs/s over the last 5m, where there were more "
             f"than {s.min_rate:g}/s an hour ago."
         ),
         expr=lambda x, s: (

@@ -14,7 +14,7 @@ from ..model import GPU, INSTANCE, SECONDS, VALUE, AlertDef, Ctx, Param, Runbook
 from ..thresholds import AlertSettings
 
 S = AlertSettings
-GPU_DASH, OVERVIEW = "GPU", "LLM overview"
+GPU_DASH, OVERVIEW = "GPUs", "LLM overview"
 # Prometheus's own per-target series: not a catalog metric, and the only other name used here.
 UP = "up"
 TARGET = ("job", "instance")

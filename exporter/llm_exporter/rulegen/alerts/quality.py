@@ -7,7 +7,16 @@ from __future__ import annotations
 from ... import catalog as c
 from .. import promql
 from .. import recording as r
-from ..model import EVALUATION, MODEL, PERCENT, RESPONSE_MODEL, VALUE, AlertDef, Param, Runbook
+from ..model import (
+    EVALUATION,
+    MODEL,
+    NUMBER,
+    PERCENT,
+    RESPONSE_MODEL,
+    AlertDef,
+    Param,
+    Runbook,
+)
 from .common import pct, where
 
 QUALITY = "LLM quality"
@@ -22,7 +31,7 @@ ALERTS: tuple[AlertDef, ...] = (
         summary="Judge scores of a model are low.",
         description=lambda s: (
             f"The mean {EVALUATION} score of {MODEL} over the last hour is "
-            f"{VALUE} (threshold {s.threshold:g})."
+            f"{NUMBER} (threshold {s.threshold:g})."
         ),
         expr=lambda x, s: (
             f"{r.SCORE_MEAN} < {promql.number(s.threshold)}\nand {r.SCORE_COUNT} >= {s.min_samples}"
@@ -57,7 +66,7 @@ ALERTS: tuple[AlertDef, ...] = (
         summary="Judge scores of a model fell against their baseline.",
         description=lambda s: (
             f"The mean {EVALUATION} score of {MODEL} over the last hour is "
-            f"{VALUE}, more than {s.threshold:g} below its baseline."
+            f"{NUMBER}, more than {s.threshold:g} below its baseline."
         ),
         expr=lambda x, s: (
             f"{r.SCORE_MEAN} < {r.baseline(r.SCORE_MEAN)} - "
@@ -167,7 +176,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="15m",
         summary="The LLM-as-a-judge pipeline stopped producing evaluations.",
         description=lambda s: (
-            f"{where(s)} made LLM calls but finished {VALUE} judge evaluations in the last hour."
+            f"{where(s)} made LLM calls but finished {NUMBER} judge evaluations in the last hour."
         ),
         expr=lambda x, s: (
             f"{r.JUDGE_1H} == 0\nand {x.on()} {r.APP_OPS} > {promql.number(s.min_rate)}"

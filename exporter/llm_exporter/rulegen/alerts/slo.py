@@ -23,7 +23,9 @@ PAGE_KEEP, TICKET_KEEP = "5m", "15m"
 
 
 def _variants(
-    ratio_of: Callable[[str], str], objective_of: Callable[[S], float]
+    ratio_of: Callable[[str], str],
+    objective_of: Callable[[S], float],
+    describe: Callable[[S, str, str], str],
 ) -> Callable[[Ctx, S], list[Variant]]:
     def variants(x: Ctx, s: S) -> list[Variant]:
         objective = objective_of(s)
@@ -38,10 +40,26 @@ def _variants(
                 severity=s.page_severity if pages else s.ticket_severity,
                 for_=s.page_for if pages else s.ticket_for,
                 keep_firing_for=PAGE_KEEP if pages else TICKET_KEEP,
+                # A rule's own labels are not in $labels when annotations are expanded, so
+                # each pair's windows are written into its description.
+                description=describe(s, long, short),
             ))  # fmt: skip
         return out
 
     return variants
+
+
+def _availability(s: S, long: str, short: str) -> str:
+    objective = pct(s.config.availability_objective)
+    return (f"{PERCENT} of calls to {MODEL} failed over the last {long} (and its {short}), "
+            f"burning the error budget of the {objective} objective too fast.")  # fmt: skip
+
+
+def _latency(s: S, long: str, short: str) -> str:
+    objective = pct(s.config.latency_objective)
+    return (f"{PERCENT} of successful calls to {MODEL} took longer than "
+            f"{s.config.latency_threshold_s:g}s over the last {long} (and its {short}), "
+            f"burning the budget of the {objective} objective too fast.")  # fmt: skip
 
 
 _KNOBS = {
@@ -57,12 +75,8 @@ ALERTS: tuple[AlertDef, ...] = (
         name="ErrorBudgetBurn",
         tier="app",
         summary="A model is burning its availability error budget too fast.",
-        description=lambda s: (
-            f"{PERCENT} of calls to {MODEL} failed over the last "
-            "{{ $labels.long_window }} (and its {{ $labels.short_window }}), burning the "
-            f"error budget of the {pct(s.config.availability_objective)} objective too fast."
-        ),
-        variants=_variants(r.error_ratio, lambda s: s.config.availability_objective),
+        description=lambda s: _availability(s, "long window", "short window"),
+        variants=_variants(r.error_ratio, lambda s: s.config.availability_objective, _availability),
         params=_KNOBS,
         runbook=Runbook(
             "The failure ratio over both windows of the pair burns the error budget of "
@@ -81,14 +95,8 @@ ALERTS: tuple[AlertDef, ...] = (
         name="LatencyBudgetBurn",
         tier="app",
         summary="A model is burning its latency error budget too fast.",
-        description=lambda s: (
-            f"{PERCENT} of successful calls to {MODEL} took longer than "
-            f"{s.config.latency_threshold_s:g}s over the last "
-            "{{ $labels.long_window }} (and its {{ $labels.short_window }}), burning the budget of "
-            "the "
-            f"{pct(s.config.latency_objective)} objective too fast."
-        ),
-        variants=_variants(r.slow_ratio, lambda s: s.config.latency_objective),
+        description=lambda s: _latency(s, "long window", "short window"),
+        variants=_variants(r.slow_ratio, lambda s: s.config.latency_objective, _latency),
         params=_KNOBS,
         runbook=Runbook(
             "Too many successful calls exceed slos.latency.threshold_seconds for "
