@@ -48,9 +48,9 @@ promtool-test: install-tools rules  ## promtool check rules (no warnings allowed
 	  if echo "$$out" | grep -qi warn; then echo "$$out"; exit 1; fi; echo "$$out" | grep -c SUCCESS | sed 's/^/rule files OK: /'
 	cd promtool-tests && promtool test rules *.test.yaml
 
-check-generated: docs rules  ## Fail when a generated artifact differs from what is committed
-	@git diff --exit-code --stat -- docs/ rules/ || { echo "generated files are stale: run make docs rules and commit" >&2; exit 1; }
-	@test -z "$$(git status --porcelain -- docs/ rules/)" || { git status --short -- docs/ rules/; echo "generated files are not committed" >&2; exit 1; }
+check-generated: docs rules dashboards  ## Fail when a generated artifact differs from what is committed
+	@git diff --exit-code --stat -- docs/ rules/ grafana/ || { echo "generated files are stale: run make docs rules dashboards and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- docs/ rules/ grafana/)" || { git status --short -- docs/ rules/ grafana/; echo "generated files are not committed" >&2; exit 1; }
 
 bench: install  ## Overhead per LLM call (uninstrumented, llm-exporter, OpenLIT); slow: valgrind
 	$(RUN) python scripts/bench_gpu.py
@@ -59,7 +59,7 @@ bench: install  ## Overhead per LLM call (uninstrumented, llm-exporter, OpenLIT)
 	$(RUN) python scripts/bench_instructions.py
 	$(RUN) python scripts/bench_instructions.py --stream --calls 100
 
-dashboards:
-	@echo "make $@: not built yet (see the open issues: dashboards)" >&2; exit 1
+dashboards: install  ## Regenerate the Grafana dashboards in grafana/dashboards from the thresholds file
+	$(RUN) llm-exporter dashboards generate --config rules/thresholds.yaml --out grafana/dashboards
 
 ci: lint check-generated test test-openai3  ## What .ci/run does

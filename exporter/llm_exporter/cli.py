@@ -266,6 +266,29 @@ def _load_thresholds(path: Path | None):
 
 
 @cli.group()
+def dashboards() -> None:
+    """Grafana dashboards."""
+
+
+@dashboards.command("generate")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Thresholds file: the budget line, alert thresholds, ignored error classes.",
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("grafana/dashboards"), show_default=True,
+              help="Folder to write the dashboard JSON into.")  # fmt: skip
+def dashboards_generate(config_file: Path | None, out: Path) -> None:
+    """Write import-ready Grafana dashboard JSON: overview, cost, quality, GPUs."""
+    from .dashboards import render
+
+    for name, text in render(_load_thresholds(config_file)).items():
+        _write(out / name, text)
+
+
+@cli.group()
 def rules() -> None:
     """The alert and recording rule pack."""
 
