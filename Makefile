@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --locked --all-extras --quiet
 
 .PHONY: help install install-tools demo serve test lint format docs rules dashboards \
-        promtool-test bench check-generated ci test-openai3
+        promtool-test bench check-generated ci test-openai3 up down replay
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -61,5 +61,11 @@ bench: install  ## Overhead per LLM call (uninstrumented, llm-exporter, OpenLIT)
 
 dashboards: install  ## Regenerate the Grafana dashboards in grafana/dashboards from the thresholds file
 	$(RUN) llm-exporter dashboards generate --config rules/thresholds.yaml --out grafana/dashboards
+
+up: install  ## Start the demo, Prometheus, Alertmanager and a webhook receiver on loopback
+	@$(RUN) python deploy/stack.py up
+
+down:  ## Stop what make up started
+	@python3 deploy/stack.py down
 
 ci: lint check-generated test test-openai3  ## What .ci/run does
