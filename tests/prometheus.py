@@ -31,7 +31,12 @@ class Prometheus:
     """Started with a fresh data folder, a 1s scrape interval, the given targets and rules."""
 
     def __init__(
-        self, workdir: Path, targets: dict[str, list[str]], rule_files: list[Path]
+        self,
+        workdir: Path,
+        targets: dict[str, list[str]],
+        rule_files: list[Path],
+        alertmanagers: tuple[str, ...] | list[str] = (),
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -43,13 +48,17 @@ class Prometheus:
                 for job, addrs in targets.items()
             ],
         }
+        if alertmanagers:
+            config["alerting"] = {
+                "alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]
+            }
         config_file = workdir / "prometheus.yml"
         config_file.write_text(yaml.safe_dump(config))
         self.log = (workdir / "prometheus.log").open("w")
         self.proc = subprocess.Popen(
             [prometheus_binary(), f"--config.file={config_file}",
              f"--storage.tsdb.path={workdir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn", *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self._wait_ready()

@@ -1,0 +1,150 @@
+"""The whole chain, for real: the demo's error burst is scraped by Prometheus, fires the rule
+pack's LLMHighErrorRate, is routed by Alertmanager (deploy/alertmanager.yml) to the page receiver,
+reaches the webhook receiver with the right labels, and resolves after recovery."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from llm_exporter.rulegen import render, thresholds
+from llm_exporter.rulegen.alerts import ALERTS
+
+from .conftest import EXE, REPO, free_port
+from .prometheus import Prometheus
+
+# Short waits so the test takes about a minute; everything else is the shipped rule pack.
+TEST_THRESHOLDS = """
+evaluation_interval: 1s
+baseline_interval: 5s
+alerts:
+  HighErrorRate: {for: 5s}
+"""
+DEMO_MODELS = {"gpt-4o", "gpt-4o-mini", "llama-3.1-8b-instruct", "text-embedding-3-small"}
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"{url}: process exited"
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+def _alertmanager_config(hook_port: int) -> dict[str, Any]:
+    config = yaml.safe_load((REPO / "deploy" / "alertmanager.yml").read_text())
+    config["route"].update(group_wait="1s", group_interval="1s", repeat_interval="1h")
+    for receiver in config["receivers"]:
+        for hook in receiver["webhook_configs"]:
+            hook["url"] = f"http://127.0.0.1:{hook_port}/{receiver['name']}"
+    return config
+
+
+def _notifications(log: Path) -> list[dict[str, Any]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def _wait_for(log: Path, match: Callable[[dict, dict], bool], timeout: float) -> tuple[dict, dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for note in _notifications(log):
+            for alert in note["alerts"]:
+                if match(note, alert):
+                    return note, alert
+        time.sleep(0.5)
+    raise AssertionError(f"no matching notification in {timeout}s: {_notifications(log)}")
+
+
+def test_an_error_burst_pages_then_resolves(tmp_path: Path) -> None:
+    alertmanager_bin = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if alertmanager_bin is None:
+        pytest.fail("Alertmanager is not installed (make install-tools)")
+    config_file = tmp_path / "thresholds.yaml"
+    config_file.write_text(TEST_THRESHOLDS)
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    for name, text in render.rule_files(thresholds.load(config_file, ALERTS)).items():
+        (rules_dir / name).write_text(text)
+    hook_port, am_port, demo_port = free_port(), free_port(), free_port()
+    (tmp_path / "am.yml").write_text(yaml.safe_dump(_alertmanager_config(hook_port)))
+    log = tmp_path / "alerts.jsonl"
+    procs: list[subprocess.Popen] = []
+    prometheus = None
+
+    def start(cmd: list[str], name: str) -> subprocess.Popen:
+        out = (tmp_path / f"{name}.log").open("w")
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    try:
+        hook = start([sys.executable, str(REPO / "deploy" / "webhook_receiver.py"),
+                      "--listen", f"127.0.0.1:{hook_port}", "--log", str(log)], "hook")  # fmt: skip
+        _wait_http(f"http://127.0.0.1:{hook_port}/healthz", hook)
+        am = start([alertmanager_bin, f"--config.file={tmp_path / 'am.yml'}",
+                    f"--storage.path={tmp_path / 'am-data'}",
+                    f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
+                   "alertmanager")  # fmt: skip
+        _wait_http(f"http://127.0.0.1:{am_port}/-/ready", am)
+        # 15s of error burst from 5s on: about 16% of calls fail (two failed attempts), so the
+        # error ratio passes 5% at once and falls under it about a minute later.
+        demo = start([*EXE, "demo", "--listen-address", f"127.0.0.1:{demo_port}", "--rate", "20",
+                      "--seed", "5", "--incident", "error-burst", "--incident-after", "5",
+                      "--incident-for", "15"], "demo")  # fmt: skip
+        _wait_http(f"http://127.0.0.1:{demo_port}/healthz", demo)
+        prometheus = Prometheus(tmp_path, {"demo": [f"127.0.0.1:{demo_port}"]},
+                                sorted(rules_dir.glob("*.yaml")),
+                                alertmanagers=[f"127.0.0.1:{am_port}"],
+                                extra_args=("--rules.alert.resend-delay=1s",))  # fmt: skip
+
+        def paged(note: dict, alert: dict) -> bool:
+            return (alert["labels"].get("alertname") == "LLMHighErrorRate"
+                    and alert["status"] == "firing")  # fmt: skip
+
+        note, alert = _wait_for(log, paged, timeout=90)
+        labels = alert["labels"]
+        assert note["receiver"] == "page"
+        assert labels["severity"] == "critical" and labels["tier"] == "app"
+        assert labels["job"] == "demo" and labels["gen_ai_provider_name"] == "openai"
+        assert labels["gen_ai_request_model"] in DEMO_MODELS
+        assert alert["annotations"]["runbook_url"].endswith("#llmhigherrorrate")
+        assert "threshold is 5%" in alert["annotations"]["description"]
+        model = labels["gen_ai_request_model"]
+
+        def resolved(note: dict, alert: dict) -> bool:
+            return (paged(note, {**alert, "status": "firing"}) and alert["status"] == "resolved"
+                    and alert["labels"]["gen_ai_request_model"] == model)  # fmt: skip
+
+        note, _ = _wait_for(log, resolved, timeout=150)
+        assert note["receiver"] == "page"
+        # The routing tree pages only critical infra and app alerts.
+        for note in _notifications(log):
+            for alert in note["alerts"]:
+                if note["receiver"] == "page":
+                    assert alert["labels"]["severity"] == "critical", alert
+                    assert alert["labels"]["tier"] in ("infra", "app"), alert
+    finally:
+        if prometheus is not None:
+            prometheus.stop()
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
