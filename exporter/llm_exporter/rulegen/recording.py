@@ -63,6 +63,12 @@ JUDGE_1H = f"app:{JUDGE_BASE}:increase1h"
 SLO_PAIRS = (("1h", "5m", 14.4, True), ("6h", "30m", 6.0, True),
              ("1d", "2h", 3.0, False), ("3d", "6h", 1.0, False))  # fmt: skip
 SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+# Windows of 6h and more average the recorded 5m rates (one point per 5m) instead of reading
+# raw counters: a 3-day rate over raw series loads thousands of samples per series per
+# evaluation, the averages a few hundred, and the ratio is the same to a close approximation.
+LONG_SLO_WINDOWS = ("6h", "1d", "3d")
+SUCCEEDED = "model:gen_ai_client_operations_succeeded:rate5m"
+FAST = "model:gen_ai_client_operations_under_latency_threshold:rate5m"
 
 
 def error_ratio(window: str) -> str:
@@ -112,14 +118,23 @@ def recording_rules(x: Ctx) -> list[Record]:
             f" / {promql.on(x.model)} group_left {OPS}",
         ),
     ]
-    for window in SLO_WINDOWS:
-        errors = f"sum {x.by_model()} ({_rate(x.app(D.count, *x.errors()), window)})"
-        total = f"sum {x.by_model()} ({_rate(x.app(D.count, *counted), window)})"
-        rules.append(Record(error_ratio(window), _ratio_or_zero(errors, total)))
     fast = x.app(D.bucket, ok, promql.le(x.config.latency_threshold_s))
+    rules += [
+        Record(SUCCEEDED, f"sum {x.by_model()} ({_rate(x.app(D.count, ok))})"),
+        Record(FAST, f"sum {x.by_model()} ({_rate(fast)})"),
+    ]
     for window in SLO_WINDOWS:
-        succeeded = f"sum {x.by_model()} ({_rate(x.app(D.count, ok), window)})"
-        fast_rate = f"sum {x.by_model()} ({_rate(fast, window)})"
+        if window in LONG_SLO_WINDOWS:
+            long = f"{window}:{RATE}"
+            errors, total = (f"avg_over_time({ERRORS}[{long}])", f"avg_over_time({OPS}[{long}])")
+            succeeded = f"avg_over_time({SUCCEEDED}[{long}])"
+            fast_rate = f"avg_over_time({FAST}[{long}])"
+        else:
+            errors = f"sum {x.by_model()} ({_rate(x.app(D.count, *x.errors()), window)})"
+            total = f"sum {x.by_model()} ({_rate(x.app(D.count, *counted), window)})"
+            succeeded = f"sum {x.by_model()} ({_rate(x.app(D.count, ok), window)})"
+            fast_rate = f"sum {x.by_model()} ({_rate(fast, window)})"
+        rules.append(Record(error_ratio(window), _ratio_or_zero(errors, total)))
         rules.append(Record(slow_ratio(window), f"1 - {fast_rate} / {succeeded}"))
     rules.append(Record(OPS_1H, f"sum {x.by_model()} ({_rate(x.app(D.count, *counted), '1h')})"))
     for q, name in LATENCY.items():
