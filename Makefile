@@ -62,6 +62,9 @@ bench: install  ## Overhead per LLM call (uninstrumented, llm-exporter, OpenLIT)
 dashboards: install  ## Regenerate the Grafana dashboards in grafana/dashboards from the thresholds file
 	$(RUN) llm-exporter dashboards generate --config rules/thresholds.yaml --out grafana/dashboards
 
+replay: install-tools  ## Replay a normal week and the seeds' incidents through the rule pack (~8 min)
+	$(RUN) llm-exporter replay
+
 up: install  ## Start the demo, Prometheus, Alertmanager and a webhook receiver on loopback
 	@$(RUN) python deploy/stack.py up
 

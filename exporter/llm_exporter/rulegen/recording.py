@@ -219,13 +219,22 @@ def _quality_rules(x: Ctx) -> list[Record]:
 
 BASELINED = (LATENCY[50], LATENCY[95], TTFC_Q[50], TOKENS_PER_OP, COST_PER_OP, TOOL_P95,
              APP_OPS, OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO)  # fmt: skip
+# Means over an hour change slowly, and "seen in the window" needs no fine grain: those
+# baselines read one point per 15 minutes (672 a week) rather than one per baseline interval.
+COARSE_STEP = "15m"
+COARSE = frozenset({SCORE_MEAN, NEGATIVE_RATIO, RESPONSE_OPS})
 
 
 def baseline_rules(x: Ctx) -> list[Record]:
     # A subquery at the baseline interval reads one point per interval: 2016 for 7 days at 5m
     # instead of 10080 raw samples of a series recorded every minute.
-    window = f"{x.config.baseline_window}:{x.config.baseline_interval}"
-    rules = [Record(baseline(name), f"avg_over_time({name}[{window}])") for name in BASELINED]
-    rules.append(Record(median(SHARE), f"quantile_over_time(0.5, {SHARE}[{window}])"))
-    rules.append(Record(seen(RESPONSE_OPS), f"max_over_time({RESPONSE_OPS}[{window}])"))
+    def window(name: str) -> str:
+        step = COARSE_STEP if name in COARSE else x.config.baseline_interval
+        return f"{x.config.baseline_window}:{step}"
+
+    rules = [Record(baseline(n), f"avg_over_time({n}[{window(n)}])") for n in BASELINED]
+    rules.append(Record(median(SHARE), f"quantile_over_time(0.5, {SHARE}[{window(SHARE)}])"))
+    rules.append(
+        Record(seen(RESPONSE_OPS), f"max_over_time({RESPONSE_OPS}[{window(RESPONSE_OPS)}])")
+    )
     return rules

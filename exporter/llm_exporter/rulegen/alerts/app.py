@@ -102,11 +102,19 @@ def _drop_description(s: S) -> str:
 
 
 def _new_response_model(x: Ctx, s: S) -> str:
-    seen = r.seen(r.RESPONSE_OPS)
-    model_seen = r.baseline(r.OPS)
-    return (f"({r.RESPONSE_OPS} > 0)\n"
-            f"unless {x.on_model(c.RESPONSE_MODEL)} ({seen} offset 1h)\n"
-            f"and {x.on_model()} (({model_seen} offset 1h) > 0)")  # fmt: skip
+    # Only where the request model was already answered (by anything) an hour ago: in a fresh
+    # deployment's first hour nothing is "seen" yet, and every model would look new.
+    seen = f"{r.seen(r.RESPONSE_OPS)} offset 1h"
+    answered = promql.selector(r.RESPONSE_OPS, (), promql.ne(c.RESPONSE_MODEL, ""))
+    return (f"({answered} > 0)\n"
+            f"unless {x.on_model(c.RESPONSE_MODEL)} ({seen})\n"
+            f"and {x.on_model()} ({seen})")  # fmt: skip
+
+
+def _complete(series: str, offset: str) -> str:
+    """The series existed one more hour before ``offset``: the window compared there was
+    whole (in a fresh deployment's first day, yesterday's hour is partly empty)."""
+    return f"\nand ({series} offset {offset})"
 
 
 def _depth(x: Ctx, s: S) -> str:
@@ -540,6 +548,7 @@ ALERTS: tuple[AlertDef, ...] = (
         expr=lambda x, s: (
             f"{r.TOKENS_1H} > {promql.number(s.threshold)} * ({r.TOKENS_1H} "
             f"offset 1d)\nand {r.TOKENS_1H} > {promql.number(s.min_tokens)}"
+            f"{_complete(r.TOKENS_1H, '25h')}"
         ),
         params={
             "threshold": Param(2.0, "Factor over the same hour yesterday (the seed's 2x)."),
@@ -656,6 +665,7 @@ ALERTS: tuple[AlertDef, ...] = (
             f"({r.COST_1H} / ({r.COST_1H} offset 1d))\n"
             f"/ ({r.APP_OPS_1H} / ({r.APP_OPS_1H} offset 1d)) > {promql.number(s.threshold)}\n"
             f"and {r.COST_1H} > {promql.number(s.min_usd)}"
+            f"{_complete(r.COST_1H, '25h')}"
         ),
         params={
             "threshold": Param(1.5, "Cost growth over traffic growth."),
@@ -839,7 +849,7 @@ ALERTS: tuple[AlertDef, ...] = (
         expr=lambda x, s: (
             f"{r.HANDOFFS_PER_REQUEST_1D} > {promql.number(s.threshold)} * "
             f"({r.HANDOFFS_PER_REQUEST_1D} offset 1w)\nand {r.HANDOFFS_PER_REQUEST_1D} > "
-            f"{promql.number(s.floor)}"
+            f"{promql.number(s.floor)}{_complete(r.HANDOFFS_PER_REQUEST_1D, '8d')}"
         ),
         params={
             "threshold": Param(1.5, "Factor over the week before."),
