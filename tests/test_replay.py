@@ -13,7 +13,7 @@ from llm_exporter.replay.report import report, run
 from llm_exporter.replay.scenarios import by_name
 from llm_exporter.replay.world import World
 
-from .conftest import REPO, promtool
+from .conftest import REPO, promtool, run_cli
 
 
 def test_encode_folds_runs_and_missing_samples_as_promtool_reads_them(tmp_path: Path) -> None:
@@ -75,3 +75,26 @@ def test_a_flaky_vector_store_is_caught_by_the_rule_pack_and_nothing_fires_befor
     assert "LLMToolTimeouts" in first
     table, ok = report([outcome])
     assert ok and "| tool-timeouts |" in table and "LLMToolTimeouts" in table
+
+
+def test_the_verdict_fails_a_missed_target() -> None:
+    from llm_exporter.replay.evaluate import Firing
+    from llm_exporter.replay.report import Outcome
+
+    scenario = by_name()["tool-timeouts"]
+    late = Outcome(scenario, [Firing("LLMToolTimeouts", scenario.start + 30, {})], 1.0)
+    missed = Outcome(scenario, [], 1.0)
+    early = [Firing("LLMTrafficSurge", 5, {}), Firing("LLMToolTimeouts", scenario.start + 2, {})]
+    false_alarm = Outcome(scenario, early, 1.0)
+    assert report([late])[1] is False  # 30 minutes > the 7-minute target
+    assert "**not detected**" in report([missed])[0] and report([missed])[1] is False
+    assert report([false_alarm])[1] is False
+
+
+def test_replay_cli_exits_1_when_a_target_is_missed(tmp_path: Path) -> None:
+    """An empty rule set detects nothing: the command says so with its exit code."""
+    (tmp_path / "empty.rules.yaml").write_text("groups: []\n")
+    result = run_cli("replay", "--scenario", "gpu-thermal", "--rules-dir", str(tmp_path),
+                     timeout=120)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "**not detected**" in result.stdout

@@ -369,7 +369,10 @@ def _write(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps user mistakes to one line on stderr and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="llm-exporter", standalone_mode=False)
+        # Without standalone mode click returns an Exit's code instead of raising it.
+        code = cli.main(args=argv, prog_name="llm-exporter", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -73,7 +73,9 @@ def report(outcomes: list[Outcome]) -> tuple[str, bool]:
     detected = f"{len(times)} of {len(incidents)} incidents detected"
     lines.append(f"{detected}; median time to detect {median:.0f} min"
                  if median is not None else detected)  # fmt: skip
-    ok = len(times) == len(incidents) and median is not None and median <= TARGET_MEDIAN_MINUTES
+    ok = not incidents or (
+        len(times) == len(incidents) and median is not None and median <= TARGET_MEDIAN_MINUTES
+    )
     for o in outcomes:
         if not o.scenario.incident:
             lines.append(f"{o.scenario.name}: alerts in the scored week: {_alerts(o.after)}; "
