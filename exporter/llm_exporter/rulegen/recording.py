@@ -5,6 +5,10 @@ aggregate_by alone; ``response_model``, ``tool``, ``stage``, ``agent`` and ``eva
 add that label to the model or app level. The recording group runs every evaluation_interval;
 the baselines (averages and medians over baseline_window) run every baseline_interval and read
 only recorded series, so a 7-day window costs one sample per minute per series.
+
+The LLM-call families are read alike from every producer (the thresholds file's producers.*):
+``Ctx.calls`` takes the provider from gen_ai_system where a producer wrote only that, and the
+error-class ratio reads other producers' error_type names (RateLimitError, 429) as our classes.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ own metrics and /metrics use, with nothing leaving the process unless asked:
 
 - a MeterProvider whose reader is the bridge of ``sources/otel.py`` (OpenLIT 1.40 and later
   reuse a global MeterProvider that exists before init), with OpenLIT's cost histogram and GPU
-  gauges mapped onto the catalog (``REMAPS``, ``DROPPED``);
+  gauges mapped onto the catalog (``_remaps()``, ``DROPPED``);
 - a TracerProvider and a LoggerProvider without exporters where the process has none; otherwise
   OpenLIT adds its own: console exporters (every span printed on stdout) or, with
   OTEL_EXPORTER_OTLP_ENDPOINT set, OTLP ones. ``otlp_endpoint=`` sends spans, metrics and events
@@ -172,7 +172,8 @@ def _meter_provider(metrics: Metrics, endpoint: str | None, headers: Any) -> tup
 
         exporter = OTLPMetricExporter(endpoint=_url(endpoint, "metrics"), headers=_headers(headers))
         readers.append(PeriodicExportingMetricReader(exporter))
-    # Cost per call needs one boundary: the (-inf, 0] bucket holds the calls with no price.
+    # Cost per call needs one boundary: the (-inf, 0] bucket holds the calls with no price. (An
+    # OTLP export, if asked for, gets the cost histogram with that one boundary too.)
     cost = View(instrument_name=COST, aggregation=ExplicitBucketHistogramAggregation((0.0,)))
     provider = MeterProvider(metric_readers=readers, views=[cost])
     otel_metrics.set_meter_provider(provider)
