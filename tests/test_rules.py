@@ -179,6 +179,12 @@ def test_generate_cli_writes_both_formats(tmp_path: Path) -> None:
         ("slos: {latency: {threshold_seconds: 5}}\n", "must be a bucket boundary"),
         ("alerts: {AgentDepthHigh: {max_depth: 7}}\n", "alerts.AgentDepthHigh.max_depth"),
         ("[1, 2\n", "not valid YAML"),
+        ("producers: {provider_label_fallback: gen_ai.system}\n",
+         "producers.provider_label_fallback: expected a label name"),
+        ("producers: {error_type_aliases: {rate_limit: RateLimitError}}\n",
+         "producers.error_type_aliases.rate_limit: expected a list of strings"),
+        ("producers: {error_type_aliases: {ratelimit: []}}\n",
+         "producers.error_type_aliases.ratelimit: unknown key"),
     ],
 )  # fmt: skip
 def test_bad_thresholds_files_are_one_line_exit_2(tmp_path: Path, content: str,
@@ -221,3 +227,18 @@ def test_every_alert_has_a_firing_and_a_quiet_promtool_case() -> None:
     names = {a["alert"] for a in _alerts()}
     assert names - firing == set(), "alerts without a firing case"
     assert names - quiet == set(), "alerts without a case that stays quiet"
+
+
+def test_producer_knobs_shape_the_recording_rules(tmp_path: Path) -> None:
+    """On by default (promtool-tests/producers.test.yaml checks what they do); off, the rules
+    read only this project's own names."""
+    on = render.rule_files(thresholds.load(None, ALERTS))["recording.rules.yaml"]
+    assert '"gen_ai_system"' in on and '"RateLimitError|429"' in on
+    assert 'error_type!~"cancelled|CancelledError|KeyboardInterrupt|GeneratorExit"' in on
+    path = tmp_path / "off.yaml"
+    aliases = ", ".join(f"{cls}: []" for cls in thresholds.FOREIGN_NAMES)
+    off_knobs = f'{{provider_label_fallback: "", error_type_aliases: {{{aliases}}}}}'
+    path.write_text(f"producers: {off_knobs}\n")
+    off = render.rule_files(thresholds.load(path, ALERTS))["recording.rules.yaml"]
+    assert "label_join" not in off and "label_replace" not in off
+    assert 'error_type!~"cancelled"' in off

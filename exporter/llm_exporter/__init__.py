@@ -2,8 +2,9 @@
 
 ``instrument_openai()`` records every call of the openai SDK; ``agent()``, ``tool()``,
 ``stage()``, ``handoff()``, ``record_score()``, ``record_feedback()``, ``Judge`` and
-``set_app_info()`` record what single calls do not show. The metric families are defined in
-``llm_exporter.catalog``. Heavy imports (the openai SDK) wait until first use.
+``set_app_info()`` record what single calls do not show; ``use_openlit()`` serves OpenLIT's
+metrics alongside. The metric families are defined in ``llm_exporter.catalog``. Heavy imports
+(the openai SDK, OpenLIT, OpenTelemetry) wait until first use.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _LAZY = {
     "uninstrument_openai": "llm_exporter.instrument.openai_sdk",
     "set_trace_id": "llm_exporter.instrument.context",
     "reset_trace_id": "llm_exporter.instrument.context",
+    "use_openlit": "llm_exporter.sources.openlit",
     **{
         name: "llm_exporter.track"
         for name in ("agent", "tool", "stage", "handoff", "record_score", "record_feedback",

@@ -26,6 +26,26 @@ OUTPUT_PARSE = "output_parse"
 ERROR_TYPES = (TIMEOUT, RATE_LIMIT, SERVER_ERROR, AUTH, BAD_REQUEST, CONTEXT_LENGTH,
                CONTENT_FILTER, CONNECTION, CANCELLED, OUTPUT_PARSE)  # fmt: skip
 
+# What other producers write in error.type for the same failures. OpenLIT and the OpenTelemetry
+# instrumentations write the exception's class name (openai's and anthropic's SDKs share these
+# names), some an HTTP status code. The rule pack reads these as the class they stand for (the
+# thresholds file's producers.error_type_aliases); a 400 they cannot tell apart stays bad_request.
+FOREIGN_NAMES: dict[str, tuple[str, ...]] = {
+    TIMEOUT: ("APITimeoutError", "TimeoutError", "ReadTimeout", "WriteTimeout", "ConnectTimeout",
+              "PoolTimeout", "408"),
+    RATE_LIMIT: ("RateLimitError", "429"),
+    SERVER_ERROR: ("InternalServerError", "ServiceUnavailableError", "OverloadedError",
+                   "APIError", "500", "502", "503", "504", "529"),
+    AUTH: ("AuthenticationError", "PermissionDeniedError", "401", "403"),
+    BAD_REQUEST: ("BadRequestError", "NotFoundError", "ConflictError", "UnprocessableEntityError",
+                  "400", "404", "409", "422"),
+    CONTEXT_LENGTH: (),
+    CONTENT_FILTER: ("ContentFilterFinishReasonError",),
+    CONNECTION: ("APIConnectionError", "ConnectError", "RemoteProtocolError", "ConnectionError"),
+    CANCELLED: ("CancelledError", "KeyboardInterrupt", "GeneratorExit"),
+    OUTPUT_PARSE: ("LengthFinishReasonError", "JSONDecodeError", "ValidationError"),
+}  # fmt: skip
+
 # On Python 3.10 the asyncio and futures timeouts are not yet TimeoutError.
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError)
 

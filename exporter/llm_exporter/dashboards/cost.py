@@ -16,7 +16,7 @@ BUDGET = "daily budget"
 
 
 def build(config: Config) -> Dashboard:
-    counted = q.counted(config.ignored_error_types)
+    counted = q.counted(config.ignored_error_values())
     cost = c.COST.name
     month_to_date = f"sum (increase({q.sel(cost, q.LLM)}[$__range]))"
     remaining_days = "(days_in_month() - day_of_month())"

@@ -17,7 +17,8 @@ AGENT, TOOL, STAGE = c.AGENT_NAME, c.TOOL_NAME, c.STAGE
 
 
 def build(config: Config) -> Dashboard:
-    counted, failed = q.counted(config.ignored_error_types), q.failed(config.ignored_error_types)
+    ignored = config.ignored_error_values()
+    counted, failed = q.counted(ignored), q.failed(ignored)
     calls = q.sum_rate((), D.count, q.LLM, *counted)
     errors = q.sum_rate((), D.count, q.LLM, *failed)
     by_model_calls = q.sum_rate((MODEL,), D.count, q.LLM, *counted)
@@ -72,10 +73,12 @@ def build(config: Config) -> Dashboard:
               (Target(f"{q.sum_rate((MODEL,), c.COST.name, q.LLM)} * 3600",
                       "{{gen_ai_request_model}}"),), stacked=True),
     ))  # fmt: skip
+    # Other producers' class names (RateLimitError, 429) shown as the class the alerts use.
+    by_class = q.error_classes(q.rate(D.count, q.LLM, *failed), config)
     errors_row = Row("Errors", (
         Panel("Errors by class", "Failed LLM calls per second by error_type: rate_limit, timeout, "
               "server_error, output_parse, ... Each class has its own alert.", "reqps",
-              (Target(q.sum_rate((ETYPE,), D.count, q.LLM, *failed), "{{error_type}}"),),
+              (Target(f"sum by ({ETYPE}) ({by_class})", "{{error_type}}"),),
               stacked=True, bars=True),
         Panel("Error ratio by model", "Share of failed calls per model.", "percentunit",
               (Target(q.ratio(by_model_errors, by_model_calls), "{{gen_ai_request_model}}"),),

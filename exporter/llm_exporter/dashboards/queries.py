@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import catalog as c
 from ..rulegen import promql
 from ..rulegen.promql import Matcher
+from ..rulegen.thresholds import Config
 
 RATE = "$__rate_interval"
 
@@ -24,7 +25,8 @@ OK = promql.eq(c.ERROR_TYPE, "")
 
 
 def counted(ignored: tuple[str, ...]) -> tuple[Matcher, ...]:
-    """Operations that count (the thresholds file's ignored error classes left out)."""
+    """Operations that count (the thresholds file's ignored error classes left out, under every
+    producer's name for them: Config.ignored_error_values)."""
     return promql.not_in(c.ERROR_TYPE, ignored)
 
 
@@ -67,3 +69,9 @@ def ratio(part: str, whole: str) -> str:
 def or_zero(expr: str) -> str:
     """A count that may have no series yet: 0 instead of "No data"."""
     return f"{expr} or vector(0)"
+
+
+def error_classes(vector: str, config: Config) -> str:
+    """Other producers' error_type values (RateLimitError, 429) shown as the class they stand
+    for, as the rule pack reads them."""
+    return promql.relabel_values(vector, c.ERROR_TYPE, config.error_type_aliases)

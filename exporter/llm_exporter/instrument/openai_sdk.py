@@ -5,6 +5,7 @@ ends in the client's ``request()``, and every attempt, retries included, in ``_b
 Wrapping those two covers sync and async clients, streaming and not, without touching each
 resource. Globally the wrappers go on the client base classes; for one client they are set on the
 instance, calling the SDK's original functions, so both at once still record each call once.
+A call OpenLIT records too (its span is current) is left to it: coexist.py.
 
 The SDK's own exceptions propagate unchanged; a fault in our code is counted and the call goes on.
 """
@@ -26,6 +27,7 @@ from openai._legacy_response import LegacyAPIResponse
 from ..metrics import Metrics, default_metrics
 from ..pricing import ModelTable
 from . import classify
+from .coexist import openlit_records_this_call
 from .record import Call, Recorder, usage_triple
 
 CHAT, RESPONSES, EMBEDDINGS = "chat.completions", "responses", "embeddings"
@@ -112,7 +114,7 @@ def _wrap(original: Callable, recorder_of: Callable[[], Recorder | None], name: 
 def _sync_request_wrapper(original: Callable, recorder_of: Callable) -> Callable:
     def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
         recorder = recorder_of()
-        call = _begin(recorder, self, options, kwargs) if recorder is not None else None
+        call = _begin(recorder, self, options, kwargs) if _ours(recorder) else None
         if call is None:
             return original(self, cast_to, options, *args, **kwargs)
         token = _current.set(call)
@@ -132,7 +134,7 @@ def _sync_request_wrapper(original: Callable, recorder_of: Callable) -> Callable
 def _async_request_wrapper(original: Callable, recorder_of: Callable) -> Callable:
     async def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
         recorder = recorder_of()
-        call = _begin(recorder, self, options, kwargs) if recorder is not None else None
+        call = _begin(recorder, self, options, kwargs) if _ours(recorder) else None
         if call is None:
             return await original(self, cast_to, options, *args, **kwargs)
         token = _current.set(call)
@@ -147,6 +149,11 @@ def _async_request_wrapper(original: Callable, recorder_of: Callable) -> Callabl
 
     request.__wrapped__ = original  # type: ignore[attr-defined]
     return request
+
+
+def _ours(recorder: Recorder | None) -> bool:
+    """Whether this call is ours to record: instrumented, and not already OpenLIT's."""
+    return recorder is not None and not openlit_records_this_call()
 
 
 def _build_request_wrapper(original: Callable) -> Callable:

@@ -118,11 +118,22 @@ class Ctx:
     def errors(self) -> tuple[Matcher, ...]:
         """The error_type matchers of an operation that counts as failed."""
         return (promql.ne(catalog.ERROR_TYPE, ""),
-                *promql.not_in(catalog.ERROR_TYPE, self.config.ignored_error_types))  # fmt: skip
+                *promql.not_in(catalog.ERROR_TYPE, self.config.ignored_error_values()))  # fmt: skip
 
     def counted(self) -> tuple[Matcher, ...]:
-        """Operations that count at all (the ignored error classes are left out)."""
-        return promql.not_in(catalog.ERROR_TYPE, self.config.ignored_error_types)
+        """Operations that count at all (the ignored error classes, under any producer's name for
+        them, are left out)."""
+        return promql.not_in(catalog.ERROR_TYPE, self.config.ignored_error_values())
+
+    def calls(self, vector: str) -> str:
+        """A vector of LLM-call series, its provider label filled from the fallback label where
+        the producer wrote only that (gen_ai_system), so every producer aggregates alike."""
+        fallback = self.config.provider_fallback
+        return promql.fill_label(vector, catalog.PROVIDER, fallback) if fallback else vector
+
+    def error_classes(self, vector: str) -> str:
+        """error_type values of other producers (RateLimitError, 429) read as our classes."""
+        return promql.relabel_values(vector, catalog.ERROR_TYPE, self.config.error_type_aliases)
 
     def by(self, *labels: str) -> str:
         return promql.by((*self.agg, *labels))

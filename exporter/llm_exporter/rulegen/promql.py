@@ -8,7 +8,7 @@ inside Prometheus at load time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -25,8 +25,13 @@ class Matcher:
     value: str
 
     def render(self) -> str:
-        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'{self.label}{self.op}"{escaped}"'
+        return f"{self.label}{self.op}{string(self.value)}"
+
+
+def string(value: str) -> str:
+    """A PromQL double-quoted string literal."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def parse_selector(text: str) -> tuple[Matcher, ...]:
@@ -140,3 +145,29 @@ def on(labels: Iterable[str]) -> str:
 def number(value: float) -> str:
     """A float as PromQL takes it, without noise: 0.05, 14.4, 3."""
     return repr(float(value)).removesuffix(".0")
+
+
+def fill_label(expr: str, label: str, fallback: str) -> str:
+    """``expr`` with ``label`` taken from ``fallback`` on the series that lack it; a series that
+    has ``label`` keeps its own value. label_join writes "own;fallback", then label_replace keeps
+    the part before the ";" if there is one, else the part after it."""
+    joined = f'label_join({expr}, {string(label)}, ";", {string(label)}, {string(fallback)})'
+    return (f"label_replace({joined}, {string(label)}, \"${{1}}${{2}}\", {string(label)}, "
+            f'"([^;]+);.*|;(.*)")')  # fmt: skip
+
+
+def relabel_values(expr: str, label: str, aliases: Mapping[str, Iterable[str]]) -> str:
+    """``expr`` with every alias of a value of ``label`` rewritten to that value. The original
+    value is kept in ``<label>_original``, so two series that differ only by aliases of one value
+    stay two series until the caller aggregates them."""
+    if not any(n != value for value, names in aliases.items() for n in names):
+        return expr
+    keep = string(label + "_original")
+    expr = f'label_replace({expr}, {keep}, "$1", {string(label)}, "(.+)")'
+    for value, names in aliases.items():
+        others = [n for n in names if n != value]
+        if others:
+            regex = "|".join(re.escape(n) for n in others)
+            expr = (f"label_replace({expr}, {string(label)}, {string(value)}, {string(label)}, "
+                    f"{string(regex)})")  # fmt: skip
+    return expr

@@ -5,6 +5,10 @@ aggregate_by alone; ``response_model``, ``tool``, ``stage``, ``agent`` and ``eva
 add that label to the model or app level. The recording group runs every evaluation_interval;
 the baselines (averages and medians over baseline_window) run every baseline_interval and read
 only recorded series, so a 7-day window costs one sample per minute per series.
+
+The LLM-call families are read alike from every producer (the thresholds file's producers.*):
+``Ctx.calls`` takes the provider from gen_ai_system where a producer wrote only that, and the
+error-class ratio reads other producers' error_type names (RateLimitError, 429) as our classes.
 """
 
 from __future__ import annotations
@@ -108,20 +112,26 @@ def _ratio_or_zero(numerator: str, denominator: str) -> str:
 def recording_rules(x: Ctx) -> list[Record]:
     counted = x.counted()
     ok = promql.eq(c.ERROR_TYPE, "")
-    ops = f"sum {x.by_model()} ({_rate(x.app(D.count, *counted))})"
+
+    def calls(sel: str, window: str = RATE, fn: str = "rate") -> str:
+        """The per-series rate (or increase) of an LLM-call family, provider filled in."""
+        return x.calls(f"{fn}({sel}[{window}])")
+
+    ops = f"sum {x.by_model()} ({calls(x.app(D.count, *counted))})"
     rules = [
         Record(OPS, ops),
-        Record(ERRORS, f"sum {x.by_model()} ({_rate(x.app(D.count, *x.errors()))})"),
+        Record(ERRORS, f"sum {x.by_model()} ({calls(x.app(D.count, *x.errors()))})"),
         Record(
             ERROR_CLASS_RATIO,
-            f"sum {x.by_model(c.ERROR_TYPE)} ({_rate(x.app(D.count, *x.errors()))})"
+            f"sum {x.by_model(c.ERROR_TYPE)} ("
+            f"{x.error_classes(calls(x.app(D.count, *x.errors())))})"
             f" / {promql.on(x.model)} group_left {OPS}",
         ),
     ]
     fast = x.app(D.bucket, ok, promql.le(x.config.latency_threshold_s))
     rules += [
-        Record(SUCCEEDED, f"sum {x.by_model()} ({_rate(x.app(D.count, ok))})"),
-        Record(FAST, f"sum {x.by_model()} ({_rate(fast)})"),
+        Record(SUCCEEDED, f"sum {x.by_model()} ({calls(x.app(D.count, ok))})"),
+        Record(FAST, f"sum {x.by_model()} ({calls(fast)})"),
     ]
     for window in SLO_WINDOWS:
         if window in LONG_SLO_WINDOWS:
@@ -130,25 +140,25 @@ def recording_rules(x: Ctx) -> list[Record]:
             succeeded = f"avg_over_time({SUCCEEDED}[{long}])"
             fast_rate = f"avg_over_time({FAST}[{long}])"
         else:
-            errors = f"sum {x.by_model()} ({_rate(x.app(D.count, *x.errors()), window)})"
-            total = f"sum {x.by_model()} ({_rate(x.app(D.count, *counted), window)})"
-            succeeded = f"sum {x.by_model()} ({_rate(x.app(D.count, ok), window)})"
-            fast_rate = f"sum {x.by_model()} ({_rate(fast, window)})"
+            errors = f"sum {x.by_model()} ({calls(x.app(D.count, *x.errors()), window)})"
+            total = f"sum {x.by_model()} ({calls(x.app(D.count, *counted), window)})"
+            succeeded = f"sum {x.by_model()} ({calls(x.app(D.count, ok), window)})"
+            fast_rate = f"sum {x.by_model()} ({calls(fast, window)})"
         rules.append(Record(error_ratio(window), _ratio_or_zero(errors, total)))
         rules.append(Record(slow_ratio(window), f"1 - {fast_rate} / {succeeded}"))
-    rules.append(Record(OPS_1H, f"sum {x.by_model()} ({_rate(x.app(D.count, *counted), '1h')})"))
+    rules.append(Record(OPS_1H, f"sum {x.by_model()} ({calls(x.app(D.count, *counted), '1h')})"))
     for q, name in LATENCY.items():
-        buckets = f"sum {x.by_model('le')} ({_rate(x.app(D.bucket, ok))})"
+        buckets = f"sum {x.by_model('le')} ({calls(x.app(D.bucket, ok))})"
         rules.append(Record(name, f"histogram_quantile({q / 100}, {buckets})"))
     for q, name in TTFC_Q.items():
-        buckets = f"sum {x.by_model('le')} ({_rate(x.app(TTFC.bucket))})"
+        buckets = f"sum {x.by_model('le')} ({calls(x.app(TTFC.bucket))})"
         rules.append(Record(name, f"histogram_quantile({q / 100}, {buckets})"))
-    input_ops = f"sum {x.by_model()} ({_rate(x.app(TOK.count, promql.eq(c.TOKEN_TYPE, 'input')))})"
+    input_ops = f"sum {x.by_model()} ({calls(x.app(TOK.count, promql.eq(c.TOKEN_TYPE, 'input')))})"
     rules += [
-        Record(TOKENS_PER_OP, f"sum {x.by_model()} ({_rate(x.app(TOK.sum))}) / {input_ops}"),
-        Record(TOKENS_BY_TYPE, f"sum {x.by_model(c.TOKEN_TYPE)} ({_rate(x.app(TOK.sum))})"),
-        Record(TOKENS_1H, f"sum {x.by_model()} (increase({x.app(TOK.sum)}[1h]))"),
-        Record(COST_RATE, f"sum {x.by_model()} ({_rate(x.app(c.COST.name))})"),
+        Record(TOKENS_PER_OP, f"sum {x.by_model()} ({calls(x.app(TOK.sum))}) / {input_ops}"),
+        Record(TOKENS_BY_TYPE, f"sum {x.by_model(c.TOKEN_TYPE)} ({calls(x.app(TOK.sum))})"),
+        Record(TOKENS_1H, f"sum {x.by_model()} ({calls(x.app(TOK.sum), '1h', 'increase')})"),
+        Record(COST_RATE, f"sum {x.by_model()} ({calls(x.app(c.COST.name))})"),
         Record(COST_PER_OP, f"{COST_RATE} / {OPS}"),
         Record(COST_1H, f"sum {x.by()} (increase({x.app(c.COST.name)}[1h]))"),
         Record(COST_1D, f"sum {x.by()} (increase({x.app(c.COST.name)}[1d]))"),
@@ -156,11 +166,11 @@ def recording_rules(x: Ctx) -> list[Record]:
         Record(APP_OPS_1H, f"sum {x.by()} (increase({x.app(D.count, *counted)}[1h]))"),
         Record(SHARE, f"{OPS} / {x.on()} group_left {APP_OPS}"),
         Record(RESPONSE_OPS,
-               f"sum {x.by_model(c.RESPONSE_MODEL)} ({_rate(x.app(D.count, *counted))})"),
+               f"sum {x.by_model(c.RESPONSE_MODEL)} ({calls(x.app(D.count, *counted))})"),
         Record(RETRIES_PER_OP,
-               f"sum {x.by_model()} ({_rate(x.app(c.RETRIES.name))}) / {OPS}"),
+               f"sum {x.by_model()} ({calls(x.app(c.RETRIES.name))}) / {OPS}"),
         Record(CONTEXT_P95, "histogram_quantile(0.95, sum "
-                            f"{x.by_model('le')} ({_rate(x.app(c.CONTEXT_WINDOW_USAGE.bucket))}))"),
+                            f"{x.by_model('le')} ({calls(x.app(c.CONTEXT_WINDOW_USAGE.bucket))}))"),
     ]  # fmt: skip
     rules += _tool_and_agent_rules(x)
     rules += _quality_rules(x)

@@ -18,6 +18,7 @@ import yaml
 
 from .. import catalog
 from ..errors import ConfigError
+from ..errortypes import FOREIGN_NAMES
 from ..yamlfile import read_yaml
 from . import promql
 from .model import SEVERITIES, AlertDef, Param
@@ -68,6 +69,28 @@ GLOBALS: dict[str, tuple[Any, str, str]] = {
         "error_type classes that do not count as "
         "failures (a user abandoning a stream is not an outage).",
     ),
+    "producers.provider_label_fallback": (
+        "gen_ai_system",
+        "label_or_empty",
+        "Label read as the provider where " + catalog.PROVIDER + " is absent: producers on the "
+        "GenAI conventions before gen_ai.system was renamed (older OpenLIT, the OpenTelemetry "
+        "openai instrumentation) write gen_ai_system. Empty: off.",
+    ),
+    **{
+        f"producers.error_type_aliases.{cls}": (
+            list(names),
+            "list",
+            (
+                "OpenLIT and the OpenTelemetry instrumentations write the exception's class name "
+                "in error_type, some an HTTP status code; the rules read these as the class they "
+                "stand for. "
+                if i == 0
+                else ""
+            )
+            + f"The values read as {cls}.",
+        )
+        for i, (cls, names) in enumerate(FOREIGN_NAMES.items())
+    },
     "quiet_hours.start": (
         0,
         "hour",
@@ -130,12 +153,21 @@ class Config:
     baseline_interval: str
     baseline_window: str
     ignored_error_types: tuple[str, ...]
+    provider_fallback: str
+    error_type_aliases: Mapping[str, tuple[str, ...]]
     quiet_hours: tuple[int, int]
     daily_budget_usd: float
     availability_objective: float
     latency_objective: float
     latency_threshold_s: float
     alerts: Mapping[str, AlertSettings]
+
+    def ignored_error_values(self) -> tuple[str, ...]:
+        """The ignored error classes with every other producer's names for them."""
+        values = list(self.ignored_error_types)
+        for cls in self.ignored_error_types:
+            values += [v for v in self.error_type_aliases.get(cls, ()) if v not in values]
+        return tuple(values)
 
 
 def load(path: str | Path | None, definitions: Sequence[AlertDef]) -> Config:
@@ -172,6 +204,10 @@ class _Loader:
             baseline_interval=values["baseline_interval"],
             baseline_window=values["baseline_window"],
             ignored_error_types=tuple(values["ignored_error_types"]),
+            provider_fallback=values["producers.provider_label_fallback"],
+            error_type_aliases={
+                cls: tuple(values[f"producers.error_type_aliases.{cls}"]) for cls in FOREIGN_NAMES
+            },
             quiet_hours=quiet,
             daily_budget_usd=values["budgets.daily_usd"],
             availability_objective=values["slos.availability.objective"],
@@ -242,6 +278,10 @@ class _Loader:
                 return promql.parse_selector(value)
             except ValueError as exc:
                 raise self.fail(key, f"not a valid PromQL label selector: {exc}") from None
+        if kind == "label_or_empty":
+            if not isinstance(value, str) or (value and not _LABEL.match(value)):
+                raise self.fail(key, f"expected a label name or '', got {value!r}")
+            return value
         if kind == "labels":
             if not isinstance(value, list) or not all(
                 isinstance(v, str) and _LABEL.match(v) for v in value

@@ -1,0 +1,304 @@
+"""OpenTelemetry metrics served from a prometheus_client registry: the bridge under use_openlit().
+
+``RegistryReader`` is an OTel MetricReader. On each scrape of the registry it asks the SDK for
+the current cumulative data and writes it as the OTel Prometheus exporter does (the OTel
+compatibility spec): the instrument name sanitized, the unit as a suffix (``s`` to
+``_seconds``, ``{token}`` adds nothing), attributes as labels, the instrumentation scope as
+``otel_scope_*`` labels, a label that a point lacks written as "". So the rules and dashboards
+read OTel GenAI metrics as they read them from a Collector. (opentelemetry-exporter-prometheus
+does the same, but takes a registry other than the global one only in its recent versions;
+tests/test_openlit.py checks that both write the same series.)
+
+A ``Remap`` turns another producer's instrument into the catalog family that means the same
+thing (OpenLIT's per-call cost histogram into the spend counter, its GPU gauges in MiB and whole
+watts into bytes and watts); instruments in ``dropped`` are left out. Nothing is computed between
+scrapes and nothing leaves the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Gauge,
+    Histogram,
+    MetricReader,
+    MetricsData,
+    Sum,
+)
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.metrics_core import Metric as Family
+
+from ..catalog import Kind, MetricSpec
+
+_NAME_INVALID = re.compile(r"[^a-zA-Z0-9:]+")
+_LABEL_INVALID = re.compile(r"[^a-zA-Z0-9]+")
+_ANNOTATION = re.compile(r"{.*}")  # UCUM annotations such as {token} add no suffix
+# Unit suffixes from the OTel compatibility spec, as the Collector and the Python exporter map them.
+_UNITS = {"d": "days", "h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds",
+          "us": "microseconds", "ns": "nanoseconds", "By": "bytes", "KiBy": "kibibytes",
+          "MiBy": "mebibytes", "GiBy": "gibibytes", "TiBy": "tibibytes", "KBy": "kilobytes",
+          "MBy": "megabytes", "GBy": "gigabytes", "TBy": "terabytes", "m": "meters",
+          "V": "volts", "A": "amperes", "J": "joules", "W": "watts", "g": "grams",
+          "Cel": "celsius", "Hz": "hertz", "1": "", "%": "percent"}  # fmt: skip
+_PER_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week",
+              "mo": "month", "y": "year"}  # fmt: skip
+
+COUNTER, GAUGE, HISTOGRAM = "counter", "gauge", "histogram"
+
+
+# -- names, as the OTel Prometheus exporter writes them ---------------------------------------
+
+
+def metric_name(name: str) -> str:
+    if name[:1].isdigit():
+        name = "_" + name[1:]
+    return _NAME_INVALID.sub("_", name)
+
+
+def label_name(key: str) -> str:
+    if key[:1].isdigit():
+        key = "_" + key[1:]
+    return _LABEL_INVALID.sub("_", key)
+
+
+def label_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def unit_suffix(unit: str) -> str:
+    unit = _ANNOTATION.sub("", unit)
+    if unit in _UNITS:
+        return _UNITS[unit]
+    top, slash, bottom = unit.partition("/")
+    bottom = _NAME_INVALID.sub("_", bottom)
+    if slash and bottom:
+        top = _NAME_INVALID.sub("_", top)
+        top, bottom = _UNITS.get(top, top), _PER_UNITS.get(bottom, bottom)
+        return f"{top}_per_{bottom}" if top else f"per_{bottom}"
+    return _NAME_INVALID.sub("_", unit).strip("_")
+
+
+# -- other producers' names onto the catalog -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remap:
+    """Another producer's instrument that the catalog has under its own name.
+
+    ``value`` reads a data point (None: leave the point out); ``labels`` renames attributes to
+    the catalog's label names; attributes in ``drop`` are left out, and points that then share
+    their labels are summed. Every other attribute stays a label, as it would unmapped."""
+
+    instrument: str  # the OTel instrument name, e.g. "gen_ai.usage.cost"
+    target: MetricSpec
+    value: Callable[[Any], float | None]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.target.kind not in (Kind.COUNTER, Kind.GAUGE):
+            raise ValueError(f"{self.target.name}: only counters and gauges can be mapped onto")
+
+
+# -- translation -----------------------------------------------------------------------------
+
+
+class _Families:
+    """Families by (name, type); a family's label names are the union over its points, and a
+    point without one writes "" (as the OTel exporter does). Points with equal labels add up."""
+
+    def __init__(self) -> None:
+        self._families: dict[tuple[str, str], tuple[str, str, dict[tuple, Any]]] = {}
+
+    def add(self, kind: str, name: str, doc: str, unit: str, labels: dict[str, str],
+            value: Any) -> None:  # fmt: skip
+        _, _, points = self._families.setdefault((name, kind), (doc, unit, {}))
+        key = tuple(sorted(labels.items()))
+        old = points.get(key)
+        if old is None:
+            points[key] = value
+        elif kind == HISTOGRAM:
+            (bounds, counts, total), (_, more, extra) = old, value
+            points[key] = (
+                bounds,
+                [a + b for a, b in zip(counts, more, strict=True)],
+                total + extra,
+            )
+        else:
+            points[key] = old + value
+
+    def build(self) -> list[Family]:
+        out: list[Family] = []
+        for (name, kind), (doc, unit, points) in self._families.items():
+            keys = sorted({k for labels in points for k, _ in labels})
+            if kind == HISTOGRAM:
+                family: Family = HistogramMetricFamily(name, doc, labels=keys, unit=unit)
+            elif kind == COUNTER:
+                family = CounterMetricFamily(name, doc, labels=keys, unit=unit)
+            else:
+                family = GaugeMetricFamily(name, doc, labels=keys, unit=unit)
+            for labels, value in points.items():
+                given = dict(labels)
+                row = [given.get(k, "") for k in keys]
+                if kind == HISTOGRAM:
+                    bounds, counts, total = value
+                    family.add_metric(row, buckets=_cumulative(bounds, counts), sum_value=total)
+                else:
+                    family.add_metric(row, value)
+            out.append(family)
+        return out
+
+
+def _cumulative(bounds: Iterable[float], counts: Iterable[int]) -> list[tuple[str, float]]:
+    buckets, running = [], 0
+    for bound, count in zip([*map(str, bounds), "+Inf"], counts, strict=True):
+        running += count
+        buckets.append((bound, running))
+    return buckets
+
+
+def _scope_labels(scope: Any) -> dict[str, str]:
+    labels = {label_name("otel_scope_" + k): label_value(v)
+              for k, v in (getattr(scope, "attributes", None) or {}).items()}  # fmt: skip
+    labels["otel_scope_name"] = scope.name or ""
+    labels["otel_scope_version"] = scope.version or ""
+    labels["otel_scope_schema_url"] = scope.schema_url or ""
+    return labels
+
+
+def _labels(scope: dict[str, str], attributes: Mapping[str, Any]) -> dict[str, str]:
+    labels = dict(scope)
+    for key, value in attributes.items():
+        labels[label_name(key)] = label_value(value)
+    return labels
+
+
+def translate(data: MetricsData, mappings: Mapping[str, list[Remap]] | None = None,
+              dropped: Collection[str] = ()) -> list[Family]:  # fmt: skip
+    """The Prometheus families of one collection of OTel metrics."""
+    mappings = mappings or {}
+    out = _Families()
+    for resource in data.resource_metrics:
+        for scoped in resource.scope_metrics:
+            scope = _scope_labels(scoped.scope)
+            for metric in scoped.metrics:
+                if metric.name in dropped:
+                    continue
+                targets = mappings.get(metric.name)
+                if targets:
+                    for target in targets:
+                        _map(target, metric, scope, out)
+                else:
+                    _translate(metric, scope, out)
+    return out.build()
+
+
+def _translate(metric: Any, scope: dict[str, str], out: _Families) -> None:
+    name, doc = metric_name(metric.name), metric.description or ""
+    unit, data = unit_suffix(metric.unit or ""), metric.data
+    if isinstance(data, Histogram):
+        for p in data.data_points:
+            value = (tuple(p.explicit_bounds), list(p.bucket_counts), p.sum)
+            out.add(HISTOGRAM, name, doc, unit, _labels(scope, p.attributes), value)
+        return
+    if isinstance(data, Sum):
+        # A cumulative sum that may go down is a gauge (the compatibility spec).
+        up_down = not data.is_monotonic
+        cumulative = data.aggregation_temporality == AggregationTemporality.CUMULATIVE
+        kind = GAUGE if up_down and cumulative else COUNTER
+    elif isinstance(data, Gauge):
+        kind = GAUGE
+    else:  # exponential histograms: no instrument of OpenLIT or the GenAI conventions uses one
+        return
+    for p in data.data_points:
+        out.add(kind, name, doc, unit, _labels(scope, p.attributes), p.value)
+
+
+def _map(m: Remap, metric: Any, scope: dict[str, str], out: _Families) -> None:
+    kind = COUNTER if m.target.kind is Kind.COUNTER else GAUGE
+    for p in metric.data.data_points:
+        value = m.value(p)
+        if value is None:
+            continue
+        attributes = {m.labels.get(k, k): v for k, v in p.attributes.items() if k not in m.drop}
+        out.add(kind, m.target.name, m.target.help, m.target.unit, _labels(scope, attributes),
+                value)  # fmt: skip
+
+
+# -- the reader and its collector --------------------------------------------------------------
+
+
+class RegistryReader(MetricReader):
+    """An OTel MetricReader whose metrics ``registry`` serves, translated at each scrape.
+
+    Give it to a MeterProvider (``MeterProvider(metric_readers=[reader])``). ``on_fault`` hears
+    of a translation that failed; that scrape then goes without these families."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        remaps: Iterable[Remap] = (),
+        dropped: Collection[str] = (),
+        on_fault: Callable[[str, BaseException], None] | None = None,
+    ) -> None:
+        super().__init__()  # cumulative temporality for every instrument, as Prometheus needs
+        self.registry = registry
+        self._mappings: dict[str, list[Remap]] = {}
+        for m in remaps:
+            self._mappings.setdefault(m.instrument, []).append(m)
+        self._dropped = frozenset(dropped)
+        self._on_fault = on_fault
+        self._received: MetricsData | None = None
+        self._lock = threading.Lock()
+        self._collector = _Collector(self)
+        registry.register(self._collector)
+
+    def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000,
+                         **kwargs: Any) -> None:  # fmt: skip
+        self._received = metrics_data
+
+    def families(self) -> list[Family]:
+        """What the SDK holds now, as Prometheus families."""
+        with self._lock:
+            self.collect()
+            data, self._received = self._received, None
+        return [] if data is None else translate(data, self._mappings, self._dropped)
+
+    def fault(self, exc: BaseException) -> None:
+        if self._on_fault is not None:
+            self._on_fault("otel_bridge", exc)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        with contextlib.suppress(KeyError):  # shut down twice
+            self.registry.unregister(self._collector)
+
+
+class _Collector:
+    def __init__(self, reader: RegistryReader) -> None:
+        self._reader = reader
+
+    def describe(self) -> list[Family]:
+        # The families change with what was recorded; [] also keeps register() from collecting
+        # before the reader belongs to a MeterProvider.
+        return []
+
+    def collect(self) -> Iterator[Family]:
+        try:
+            families = self._reader.families()
+        except Exception as exc:  # a scrape must not fail for our sake
+            self._reader.fault(exc)
+            return
+        yield from families
