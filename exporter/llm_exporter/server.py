@@ -128,6 +128,11 @@ def _authorized(config: WebConfig, environ: Environ) -> bool:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # Buffered: wsgiref writes the status line, each preamble header, the headers and the body
+    # separately, one send() each on an unbuffered socket; buffered, the response leaves in
+    # one or two.
+    wbufsize = -1
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
