@@ -15,7 +15,7 @@ with ``registry()``. What changes in this mode:
 - the label guard caps each process on its own, so a family can reach workers x cap series.
 
 A process that cannot write the folder (missing, not writable, disk full) keeps serving its
-application: the failed write is counted in ``llm_exporter_instrumentation_errors_total`` and
+application: the failed write is counted in ``catalog.INSTRUMENTATION_ERRORS`` and
 logged once, in the shared files when they still take it, otherwise in the process's memory,
 which ``registry()`` adds when that process serves the scrape.
 """
@@ -251,3 +251,9 @@ def _allocating(base: type, initial: int) -> type:
             super()._init_value(key)
 
     return AllocatingMmapedDict
+
+
+# Importing this module early (a gunicorn.conf.py does) guards every file the workers open,
+# the application's own metrics' included, not only those opened after llm-exporter's first use.
+if active():
+    guard_storage()
