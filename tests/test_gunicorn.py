@@ -44,16 +44,19 @@ class Gunicorn:
             return resp.read()
 
     def wait_ready(self, timeout: float = 30) -> None:
+        """Until every worker has imported the app (each writes its build info on import)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.proc.stdout.read()}")
-            try:
-                self.get("/metrics")
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not answer")
+            if len(list(self.folder.glob("gauge_livemax_*.db"))) >= WORKERS:
+                try:
+                    self.get("/metrics")
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError("gunicorn's workers did not all start")
 
     def calls(self, n: int) -> list[dict[str, int]]:
         with ThreadPoolExecutor(8) as pool:
