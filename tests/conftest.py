@@ -31,7 +31,9 @@ def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]
 class ServeProcess:
     """`llm-exporter serve` on a free loopback port, waited for until it answers."""
 
-    def __init__(self, *extra: str, scheme: str = "http") -> None:
+    def __init__(
+        self, *extra: str, scheme: str = "http", env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
@@ -39,6 +41,7 @@ class ServeProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         self._wait_listening()
 

@@ -21,6 +21,13 @@ class Kind(str, enum.Enum):
     INFO = "info"
 
 
+# How prometheus_client's multiprocess mode merges one gauge's values across processes (see
+# llm_exporter.multiprocess). Every gauge or info family that application processes record
+# declares one; the "live" modes drop the values of processes that have exited.
+MULTIPROCESS_MODES = ("livesum", "livemax", "livemin", "liveall", "livemostrecent",
+                      "sum", "max", "min", "all", "mostrecent")  # fmt: skip
+
+
 class Origin(str, enum.Enum):
     SEMCONV = "OpenTelemetry GenAI semantic conventions"
     PROJECT = "llm-exporter"
@@ -77,6 +84,9 @@ class MetricSpec:
     group: str = "llm"
     # Per-family cap on distinct label sets; None takes the guard's configured default.
     max_label_sets: int | None = None
+    # Gauges and info metrics recorded in application processes: how multiprocess mode merges
+    # them. "" for families only custom collectors produce (the GPU gauges).
+    multiprocess_mode: str = ""
     notes: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +96,12 @@ class MetricSpec:
             raise ValueError(f"info metric {self.name} must end in _info")
         if (self.kind is Kind.HISTOGRAM) != (self.buckets is not None):
             raise ValueError(f"{self.name}: buckets go with histograms and only with them")
+        if self.multiprocess_mode and (
+            self.kind not in (Kind.GAUGE, Kind.INFO)
+            or self.multiprocess_mode not in MULTIPROCESS_MODES
+        ):
+            raise ValueError(f"{self.name}: multiprocess_mode {self.multiprocess_mode!r} needs a "
+                             f"gauge or info family and one of {MULTIPROCESS_MODES}")  # fmt: skip
 
     @property
     def base_name(self) -> str:
@@ -348,6 +364,7 @@ JUDGE_QUEUE_LENGTH = MetricSpec(
     kind=Kind.GAUGE,
     help="Samples waiting for the judge.",
     group="quality",
+    multiprocess_mode="livesum",  # each process has its own queue
 )
 
 APP_INFO = MetricSpec(
@@ -357,6 +374,7 @@ APP_INFO = MetricSpec(
     "and for telling a new version from drift.",
     labels=("app_version", "git_commit", "prompt_version"),
     group="quality",
+    multiprocess_mode="livemax",
 )
 
 # --- The exporter's own health -------------------------------------------------------------------
@@ -367,6 +385,7 @@ BUILD_INFO = MetricSpec(
     help="Version of llm-exporter and of the Python running it.",
     labels=("version", "python_version"),
     group="self",
+    multiprocess_mode="livemax",
 )
 
 LABEL_SETS = MetricSpec(
@@ -375,6 +394,9 @@ LABEL_SETS = MetricSpec(
     help="Distinct label sets a metric family holds, against its cap.",
     labels=("metric",),
     group="self",
+    multiprocess_mode="livemax",
+    notes="In multiprocess mode the guard caps each process on its own; this shows the fullest "
+    "live process.",
 )
 
 LABEL_SETS_LIMIT = MetricSpec(
@@ -383,6 +405,7 @@ LABEL_SETS_LIMIT = MetricSpec(
     help="The cap on distinct label sets of a metric family; past it, values fold into 'other'.",
     labels=("metric",),
     group="self",
+    multiprocess_mode="livemax",
 )
 
 LABELS_FOLDED = MetricSpec(

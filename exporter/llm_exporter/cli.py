@@ -7,6 +7,7 @@ traceback. Subcommands for later parts register on the same group.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -72,7 +73,11 @@ def cli(log_level: str) -> None:
               help="With --gpu-processes: at most N per GPU, the largest first.")  # fmt: skip
 def serve(listen_address: str, web_config: Path | None, gpu: bool, gpu_refresh_interval: float,
           gpu_timeout: float, gpu_processes: bool, gpu_processes_max: int) -> None:  # fmt: skip
-    """Serve /metrics, /healthz and a landing page until SIGTERM or Ctrl-C."""
+    """Serve /metrics, /healthz and a landing page until SIGTERM or Ctrl-C.
+
+    With PROMETHEUS_MULTIPROC_DIR set, /metrics merges the files every process writes there:
+    run it beside gunicorn or uvicorn workers to serve their metrics and the GPUs' together."""
+    from . import multiprocess
     from .server import MetricsServer, parse_listen_address
     from .webconfig import load_web_config
 
@@ -85,8 +90,12 @@ def serve(listen_address: str, web_config: Path | None, gpu: bool, gpu_refresh_i
     # default handler once the port is bound.
     stop = _stop_on_signals()
     _prepare_process_metrics()
+    shared = multiprocess.active()
+    registry = multiprocess.registry() if shared else REGISTRY
+    if shared:
+        log.info("multiprocess mode: merging the files in %s", multiprocess.directory())
     try:
-        server = MetricsServer(REGISTRY, host, port, config)
+        server = MetricsServer(registry, host, port, config)
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {listen_address}: {exc.strerror or exc}"
@@ -98,13 +107,15 @@ def serve(listen_address: str, web_config: Path | None, gpu: bool, gpu_refresh_i
         options = GpuOptions(refresh_interval=gpu_refresh_interval, timeout=gpu_timeout,
                              processes=gpu_processes, processes_max=gpu_processes_max)  # fmt: skip
         collector = GpuCollector(options=options)
-        REGISTRY.register(collector)
+        registry.register(collector)
         collector.start()
     try:
         _serve_until_signalled(server, stop)
     finally:
         if collector is not None:
             collector.stop()
+        if shared:  # this process's live gauges (its build info) go with it
+            multiprocess.mark_process_dead(os.getpid())
 
 
 def _prepare_process_metrics() -> None:

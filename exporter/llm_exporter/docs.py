@@ -60,6 +60,9 @@ def render_metrics_reference() -> str:
                 lines.append(f"- buckets: {_buckets(spec)}")
             if spec.max_label_sets:
                 lines.append(f"- label-set cap: {spec.max_label_sets}")
+            if spec.multiprocess_mode:
+                lines.append(f"- multiprocess mode: `{spec.multiprocess_mode}` (how gunicorn or "
+                             "uvicorn workers' values merge; see the README)")  # fmt: skip
             lines.append(f"- defined by: {spec.origin.value}")
             if spec.notes:
                 lines.append(f"- note: {spec.notes}")

@@ -4,7 +4,8 @@
 prometheus_client's global REGISTRY, which is what an application that already serves
 prometheus_client metrics exposes; tests build their own on a private registry.
 ``metric_family()`` makes the empty ``*MetricFamily`` a custom collector (the GPU collector)
-fills at scrape time.
+fills at scrape time. In prometheus_client's multiprocess mode (``llm_exporter.multiprocess``)
+gauges take their spec's ``multiprocess_mode`` and info metrics become gauges of 1.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import platform
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -22,26 +24,59 @@ from prometheus_client.core import (
     Metric,
 )
 
-from . import __version__, catalog
+from . import __version__, catalog, multiprocess
 from .catalog import Kind, MetricSpec
 from .guard import GuardedFamily, GuardSettings
 
 log = logging.getLogger("llm_exporter")
 
 
-def create_metric(spec: MetricSpec, registry: CollectorRegistry | None) -> Any:
-    """The plain prometheus_client object for one spec, registered on ``registry``."""
+def create_metric(
+    spec: MetricSpec, registry: CollectorRegistry | None, shared: bool | None = None
+) -> Any:
+    """The plain prometheus_client object for one spec, registered on ``registry``. ``shared``
+    (default: whether multiprocess mode is on) builds what that mode can merge."""
+    shared = multiprocess.active() if shared is None else shared
     common: dict[str, Any] = {"registry": registry}
     if spec.unit:
         common["unit"] = spec.unit
     if spec.kind is Kind.COUNTER:
         return Counter(spec.base_name, spec.help, spec.labels, **common)
-    if spec.kind is Kind.GAUGE:
-        return Gauge(spec.base_name, spec.help, spec.labels, **common)
     if spec.kind is Kind.HISTOGRAM:
         return Histogram(spec.base_name, spec.help, spec.labels, buckets=spec.buckets, **common)
+    if shared and not spec.multiprocess_mode:
+        raise ValueError(f"{spec.name}: a {spec.kind.value} recorded in multiprocess mode needs "
+                         "a multiprocess_mode in the catalog")  # fmt: skip
+    mode = {"multiprocess_mode": spec.multiprocess_mode or "all"}
+    if spec.kind is Kind.GAUGE:
+        return Gauge(spec.base_name, spec.help, spec.labels, **common, **mode)
+    if shared:
+        return InfoGauge(spec, Gauge(spec.name, spec.help, spec.labels, **common, **mode))
     # An info metric's "labels" are its keys, given once through .info().
     return Info(spec.base_name, spec.help, registry=registry)
+
+
+class InfoGauge:
+    """An info metric as a gauge of 1 with the same name and labels, for multiprocess mode,
+    where prometheus_client's Info does not work. A label set replaced by ``info()`` stays, at 0:
+    series cannot be removed across processes."""
+
+    def __init__(self, spec: MetricSpec, gauge: Gauge) -> None:
+        self._keys = spec.labels
+        self._gauge = gauge
+        self._current: tuple[str, ...] | None = None
+        self._lock = threading.Lock()
+
+    def info(self, values: dict[str, str]) -> None:
+        unknown = set(values) - set(self._keys)
+        if unknown:
+            raise ValueError(f"unknown info labels {sorted(unknown)}; expected {self._keys}")
+        key = tuple(str(values.get(name, "")) for name in self._keys)
+        with self._lock:
+            if self._current is not None and self._current != key:
+                self._gauge.labels(*self._current).set(0)
+            self._gauge.labels(*key).set(1)
+            self._current = key
 
 
 def metric_family(spec: MetricSpec) -> Metric:
@@ -68,18 +103,28 @@ class Metrics:
     ) -> None:
         self.registry = registry
         self.settings = settings or GuardSettings.from_env()
+        # Multiprocess mode: values live in shared files that a full or missing folder can
+        # refuse; every write below the families is then a fault, never an exception.
+        self.multiprocess = multiprocess.active()
+        if self.multiprocess:
+            multiprocess.guard_storage()
         self._families: dict[str, GuardedFamily] = {}
         self._singles: dict[str, Any] = {}
         self._lock = threading.Lock()
-        build = create_metric(catalog.BUILD_INFO, registry)
-        build.info({"version": __version__, "python_version": platform.python_version()})
-        self._label_sets = create_metric(catalog.LABEL_SETS, registry)
-        self._label_sets_limit = create_metric(catalog.LABEL_SETS_LIMIT, registry)
+        self._logged: set[tuple[str, str]] = set()
+        self._logged_lock = threading.Lock()  # apart: fault() runs under _lock in _build()
+        build = create_metric(catalog.BUILD_INFO, registry, self.multiprocess)
+        self._label_sets = create_metric(catalog.LABEL_SETS, registry, self.multiprocess)
+        self._label_sets_limit = create_metric(catalog.LABEL_SETS_LIMIT, registry,
+                                               self.multiprocess)  # fmt: skip
         self._folded = create_metric(catalog.LABELS_FOLDED, registry)
         self._truncated = create_metric(catalog.LABEL_VALUES_TRUNCATED, registry)
         self._errors = create_metric(catalog.INSTRUMENTATION_ERRORS, registry)
         self._rejected = create_metric(catalog.REJECTED_OBSERVATIONS, registry)
-        self._logged: set[tuple[str, str]] = set()
+        try:
+            build.info({"version": __version__, "python_version": platform.python_version()})
+        except Exception as exc:
+            self.fault("metrics", exc)
 
     def family(self, spec: MetricSpec) -> GuardedFamily:
         """The guarded family for ``spec``; cheap after the first call, but hot paths should keep
@@ -101,31 +146,54 @@ class Metrics:
         with self._lock:
             metric = self._singles.get(spec.name)
             if metric is None:
-                metric = self._singles[spec.name] = create_metric(spec, self.registry)
+                metric = self._singles[spec.name] = create_metric(
+                    spec, self.registry, self.multiprocess
+                )
         return metric
 
     def _build(self, spec: MetricSpec) -> GuardedFamily:
         if spec.kind is Kind.INFO or not spec.labels:
             raise ValueError(f"{spec.name} has no labels to guard; create it with create_metric")
-        sets = self._label_sets.labels(spec.name)
+        set_count = self._self_metric(self._label_sets, spec.name, "set")
         fam = GuardedFamily(
             spec,
-            create_metric(spec, self.registry),
+            create_metric(spec, self.registry, self.multiprocess),
             self.settings,
-            on_fold=self._folded.labels(spec.name).inc,
-            on_truncate=self._truncated.labels(spec.name).inc,
-            on_new_set=sets.set,
+            on_fold=self._self_metric(self._folded, spec.name, "inc"),
+            on_truncate=self._self_metric(self._truncated, spec.name, "inc"),
+            on_new_set=set_count,
         )
-        self._label_sets_limit.labels(spec.name).set(fam.cap)
-        sets.set(0)
+        self._self_metric(self._label_sets_limit, spec.name, "set")(fam.cap)
+        set_count(0)
         return fam
+
+    def _self_metric(self, metric: Any, name: str, method: str) -> Callable[..., None]:
+        """``metric.labels(name).<method>``, bound on first use; a failure to record the
+        guard's own bookkeeping is a fault, never a failed observation."""
+        bound: Callable[..., None] | None = None
+
+        def call(*args: Any) -> None:
+            nonlocal bound
+            try:
+                if bound is None:
+                    bound = getattr(metric.labels(name), method)
+                bound(*args)
+            except Exception as exc:
+                self.fault("metrics", exc)
+
+        return call
 
     def fault(self, component: str, exc: BaseException) -> None:
         """A bug or surprise in our own recording code: counted, logged once per kind, never
-        raised into the application."""
+        raised into the application. When the count itself cannot be written (a multiprocess
+        folder that is missing or full), it is kept in this process's memory."""
+        error_class = type(exc).__name__
         try:
-            self._errors.labels(component, type(exc).__name__).inc()
-            if self._first((component, type(exc).__name__)):
+            try:
+                self._errors.labels(component, error_class).inc()
+            except Exception:
+                multiprocess.count_unstored(component, error_class)
+            if self._first((component, error_class)):
                 log.warning("llm-exporter %s fault (further ones only counted): %r", component,
                             exc, exc_info=exc)  # fmt: skip
         except Exception:  # pragma: no cover - the last line of defence
@@ -142,7 +210,7 @@ class Metrics:
             pass
 
     def _first(self, key: tuple[str, str]) -> bool:
-        with self._lock:
+        with self._logged_lock:
             if key in self._logged:
                 return False
             self._logged.add(key)

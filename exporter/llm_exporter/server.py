@@ -1,13 +1,16 @@
 """The HTTP endpoint: /metrics, /healthz and a landing page, optionally behind TLS and basic auth.
 
 /metrics is prometheus_client's own WSGI app, so content negotiation (OpenMetrics when the
-Accept header asks), gzip and ``name[]`` filtering behave exactly as in the client library.
+Accept header asks) and ``name[]`` filtering behave exactly as in the client library. Only gzip
+is ours: prometheus_client compresses at level 9, and Prometheus asks for gzip on every scrape;
+level 1 takes an eighth of the time for a body about a quarter larger (README, Scrape at scale).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import html
 import socket
 import ssl
@@ -18,6 +21,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.exposition import gzip_accepted
 
 from . import __version__
 from .webconfig import WebConfig
@@ -25,6 +29,7 @@ from .webconfig import WebConfig
 DEFAULT_PORT = 9464
 # A client that connects and then says nothing must not pin a thread forever.
 CONNECTION_TIMEOUT_S = 30.0
+GZIP_LEVEL = 1
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -61,13 +66,32 @@ def _landing_page(links: Iterable[tuple[str, str]]) -> bytes:
 def make_app(registry: CollectorRegistry, web_config: WebConfig | None = None) -> Callable:
     """The WSGI application serving /, /metrics and /healthz."""
     config = web_config or WebConfig()
-    metrics_app = make_wsgi_app(registry)
+    metrics_app = make_wsgi_app(registry, disable_compression=True)
     landing = _landing_page([("/metrics", "metrics for Prometheus"), ("/healthz", "liveness")])
     extra_headers = list(config.headers.items())
 
     def respond(start: StartResponse, status: str, body: bytes, ctype: str) -> list[bytes]:
         headers = [("Content-Type", ctype), ("Content-Length", str(len(body))), *extra_headers]
         start(status, headers)
+        return [body]
+
+    def metrics(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        answer: list[Any] = []
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> None:
+            answer[:] = [status, headers]
+
+        body = b"".join(metrics_app(environ, capture))
+        status, headers = answer
+        headers = [h for h in headers if h[0].lower() != "content-length"]
+        if (
+            body
+            and status.startswith("200")
+            and gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        ):
+            body = gzip.compress(body, compresslevel=GZIP_LEVEL)
+            headers.append(("Content-Encoding", "gzip"))
+        start_response(status, [*headers, ("Content-Length", str(len(body))), *extra_headers])
         return [body]
 
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -81,11 +105,7 @@ def make_app(registry: CollectorRegistry, web_config: WebConfig | None = None) -
             return [body]
         path = environ.get("PATH_INFO") or "/"
         if path == "/metrics":
-
-            def start_with_headers(status: str, headers: list, exc_info: Any = None) -> Any:
-                return start_response(status, headers + extra_headers, exc_info)
-
-            return metrics_app(environ, start_with_headers)
+            return metrics(environ, start_response)
         if path == "/healthz":
             return respond(start_response, "200 OK", b"ok\n", "text/plain; charset=utf-8")
         if path == "/":
@@ -108,6 +128,11 @@ def _authorized(config: WebConfig, environ: Environ) -> bool:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # Buffered: wsgiref writes the status line, each preamble header, the headers and the body
+    # separately, one send() each on an unbuffered socket; buffered, the response leaves in
+    # one or two.
+    wbufsize = -1
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 

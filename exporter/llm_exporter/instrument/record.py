@@ -93,6 +93,8 @@ class Recorder:
         self.context = family(catalog.CONTEXT_WINDOW_USAGE)
         self.estimated = family(catalog.ESTIMATED_TOKEN_OPERATIONS)
         self.output_checks = family(catalog.OUTPUT_CHECKS)
+        # Multiprocess files have no room for exemplars: skip them rather than build and drop.
+        self.exemplars = not metrics.multiprocess
         self._series: dict[tuple[str, ...], Series] = {}
         self._lock = threading.Lock()
 
@@ -214,7 +216,7 @@ class Call:
         labels = (*self.labels_prefix, self.model, self.response_model, self.server)
         series = rec.series(labels)
         elapsed = now - self.start
-        trace_id = current_trace_id()
+        trace_id = current_trace_id() if rec.exemplars else None
         duration = series.duration(error)
         if trace_id:
             duration.observe(elapsed, {"trace_id": trace_id})

@@ -89,10 +89,20 @@ class Judge:
         }
         self._rng = random.Random(seed)
         self._queue: queue.Queue[_Sample | None] = queue.Queue(maxsize=queue_size)
-        samples = metrics.family(catalog.JUDGE_SAMPLES)
-        self._queued, self._dropped = samples.labels(QUEUED), samples.labels(DROPPED)
+        self._samples = metrics.family(catalog.JUDGE_SAMPLES)
         self._evaluations = metrics.family(catalog.JUDGE_EVALUATIONS)
-        metrics.single(catalog.JUDGE_QUEUE_LENGTH).set_function(self._queue.qsize)
+        # The queue's length is read at scrape time, except in multiprocess mode, where the
+        # scrape reads files: there it is written on every change.
+        self._queue_gauge: Any = None
+        self._queue_gauge_lock = threading.Lock()  # the last writer reads the latest length
+        try:
+            gauge = metrics.single(catalog.JUDGE_QUEUE_LENGTH)
+            if metrics.multiprocess:
+                self._queue_gauge = gauge
+            else:
+                gauge.set_function(self._queue.qsize)
+        except Exception as exc:  # a multiprocess folder that takes no writes
+            metrics.fault("judge", exc)
         self._threads = [
             threading.Thread(target=self._work, name=f"llm-exporter-judge-{i}", daemon=True)
             for i in range(workers)
@@ -110,13 +120,25 @@ class Judge:
                 return False
             self._queue.put_nowait(_Sample(prompt, response, model))
         except queue.Full:
-            self._dropped.inc()
+            self._count(DROPPED)
             return False
         except Exception as exc:
             self.tracker.metrics.fault("judge", exc)
             return False
-        self._queued.inc()
+        self._count(QUEUED)
         return True
+
+    def _count(self, outcome: str) -> None:
+        try:
+            self._samples.labels(outcome).inc()
+            self._queue_changed()
+        except Exception as exc:
+            self.tracker.metrics.fault("judge", exc)
+
+    def _queue_changed(self) -> None:
+        if self._queue_gauge is not None:
+            with self._queue_gauge_lock:
+                self._queue_gauge.set(self._queue.qsize())
 
     # -- the workers ------------------------------------------------------------------------
 
@@ -126,7 +148,10 @@ class Judge:
             try:
                 if sample is None:
                     return
+                self._queue_changed()
                 self._evaluate(sample)
+            except Exception as exc:  # recording failed; the worker must live on
+                self.tracker.metrics.fault("judge", exc)
             finally:
                 self._queue.task_done()
 

@@ -184,7 +184,10 @@ class Tracker:
             key: str(value if value is not None else os.environ.get(_APP_INFO_ENV[key], ""))
             for key, value in given.items()
         }
-        self.metrics.single(catalog.APP_INFO).info(values)
+        try:
+            self.metrics.single(catalog.APP_INFO).info(values)
+        except Exception as exc:  # a multiprocess folder that takes no writes
+            self.metrics.fault("app_info", exc)
 
 
 def _is_number(value: Any) -> bool:
