@@ -18,6 +18,21 @@ import yaml
 from .conftest import free_port
 
 
+def rule_files(workdir: Path, thresholds_yaml: str) -> list[Path]:
+    """The rule pack generated with ``thresholds_yaml`` (e.g. short intervals, so recording rules
+    have data within seconds) into ``workdir/rules``; the files to load."""
+    from llm_exporter.rulegen import render, thresholds
+    from llm_exporter.rulegen.alerts import ALERTS
+
+    config_file = workdir / "thresholds.yaml"
+    config_file.write_text(thresholds_yaml)
+    rules_dir = workdir / "rules"
+    rules_dir.mkdir(exist_ok=True)
+    for name, text in render.rule_files(thresholds.load(config_file, ALERTS)).items():
+        (rules_dir / name).write_text(text)
+    return sorted(rules_dir.glob("*.rules.yaml"))
+
+
 def prometheus_binary() -> str:
     path = shutil.which("prometheus")
     if path is None:

@@ -18,14 +18,13 @@ from llm_exporter import catalog
 from llm_exporter.dashboards import dashboards, render
 from llm_exporter.gpu.collector import GpuCollector, GpuOptions
 from llm_exporter.metrics import Metrics
-from llm_exporter.rulegen import render as rules_render
 from llm_exporter.rulegen import thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 from llm_exporter.server import MetricsServer
 
 from .conftest import EXE, REPO, free_port
 from .fake_nvml import FakeNVML
-from .prometheus import Prometheus
+from .prometheus import Prometheus, rule_files
 from .promql_names import metric_names
 
 GRAFANA = REPO / "grafana" / "dashboards"
@@ -161,12 +160,7 @@ class GpuExporter:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     workdir = tmp_path_factory.mktemp("prometheus")
     # The repo's rules, evaluated every few seconds so the recording rules have data in a minute.
-    fast = workdir / "fast.yaml"
-    fast.write_text("evaluation_interval: 5s\nbaseline_interval: 10s\n")
-    rules_dir = workdir / "rules"
-    rules_dir.mkdir()
-    for rule_name, text in rules_render.rule_files(thresholds.load(fast, ALERTS)).items():
-        (rules_dir / rule_name).write_text(text)
+    rules = rule_files(workdir, "evaluation_interval: 5s\nbaseline_interval: 10s\n")
     port = free_port()
     demo = subprocess.Popen(
         # An error burst from 20s on: errors by class need failed calls, which a normal minute
@@ -180,7 +174,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     prometheus = None
     try:
         prometheus = Prometheus(workdir, {"demo": [f"127.0.0.1:{port}"], "gpu": [gpu.address]},
-                                sorted(rules_dir.glob("*.yaml")))  # fmt: skip
+                                rules)  # fmt: skip
         time.sleep(SCRAPE_SECONDS)
         yield prometheus
     finally:

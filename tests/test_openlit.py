@@ -25,12 +25,11 @@ from prometheus_client import CollectorRegistry
 from llm_exporter import catalog
 from llm_exporter.dashboards import dashboards
 from llm_exporter.rulegen import recording, thresholds
-from llm_exporter.rulegen import render as rules_render
 from llm_exporter.rulegen.alerts import ALERTS
 
 from .conftest import REPO, free_port
 from .fake_nvml import MIB, FakeNVML
-from .prometheus import Prometheus
+from .prometheus import Prometheus, rule_files
 from .promql_names import metric_names
 
 WORKER = [sys.executable, "-m", "tests.openlit_worker"]
@@ -420,12 +419,7 @@ JOBS = ("openlit", "collector")
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     workdir = tmp_path_factory.mktemp("prometheus-producers")
-    fast = workdir / "fast.yaml"
-    fast.write_text("evaluation_interval: 1s\nbaseline_interval: 1s\n")
-    rules_dir = workdir / "rules"
-    rules_dir.mkdir()
-    for name, text in rules_render.rule_files(thresholds.load(fast, ALERTS)).items():
-        (rules_dir / name).write_text(text)
+    rules = rule_files(workdir, "evaluation_interval: 1s\nbaseline_interval: 1s\n")
     port = free_port()
     log = (workdir / "worker.log").open("w")
     worker = subprocess.Popen([*WORKER, "serve", "--port", str(port)], cwd=REPO, text=True,
@@ -436,7 +430,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     try:
         # Prometheus starts while OpenLIT does; the first scrapes of the worker may fail.
         targets = {"openlit": [f"127.0.0.1:{port}"], "collector": [collector.address]}
-        prometheus = Prometheus(workdir, targets, sorted(rules_dir.glob("*.yaml")))
+        prometheus = Prometheus(workdir, targets, rules)
         line = worker.stdout.readline()  # type: ignore[union-attr]
         assert line.startswith("port "), (workdir / "worker.log").read_text()[-3000:]
         _wait_for_rules(prometheus)

@@ -17,11 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from llm_exporter.rulegen import render, thresholds
-from llm_exporter.rulegen.alerts import ALERTS
-
 from .conftest import EXE, REPO, free_port
-from .prometheus import Prometheus
+from .prometheus import Prometheus, rule_files
 
 # Short waits so the test takes about a minute; everything else is the shipped rule pack.
 TEST_THRESHOLDS = """
@@ -75,12 +72,7 @@ def test_an_error_burst_pages_then_resolves(tmp_path: Path) -> None:
     alertmanager_bin = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if alertmanager_bin is None:
         pytest.fail("Alertmanager is not installed (make install-tools)")
-    config_file = tmp_path / "thresholds.yaml"
-    config_file.write_text(TEST_THRESHOLDS)
-    rules_dir = tmp_path / "rules"
-    rules_dir.mkdir()
-    for name, text in render.rule_files(thresholds.load(config_file, ALERTS)).items():
-        (rules_dir / name).write_text(text)
+    rules = rule_files(tmp_path, TEST_THRESHOLDS)
     hook_port, am_port, demo_port = free_port(), free_port(), free_port()
     (tmp_path / "am.yml").write_text(yaml.safe_dump(_alertmanager_config(hook_port)))
     log = tmp_path / "alerts.jsonl"
@@ -109,7 +101,7 @@ def test_an_error_burst_pages_then_resolves(tmp_path: Path) -> None:
                       "--incident-for", "15"], "demo")  # fmt: skip
         _wait_http(f"http://127.0.0.1:{demo_port}/healthz", demo)
         prometheus = Prometheus(tmp_path, {"demo": [f"127.0.0.1:{demo_port}"]},
-                                sorted(rules_dir.glob("*.yaml")),
+                                rules,
                                 alertmanagers=[f"127.0.0.1:{am_port}"],
                                 extra_args=("--rules.alert.resend-delay=1s",))  # fmt: skip
 
