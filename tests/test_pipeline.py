@@ -109,7 +109,7 @@ def test_an_error_burst_pages_then_resolves(tmp_path: Path) -> None:
             return (alert["labels"].get("alertname") == "LLMHighErrorRate"
                     and alert["status"] == "firing")  # fmt: skip
 
-        note, alert = _wait_for(log, paged, timeout=90)
+        note, alert = _wait_for(log, paged, timeout=150)
         labels = alert["labels"]
         assert note["receiver"] == "page"
         assert labels["severity"] == "critical" and labels["tier"] == "app"
@@ -123,7 +123,7 @@ def test_an_error_burst_pages_then_resolves(tmp_path: Path) -> None:
             return (paged(note, {**alert, "status": "firing"}) and alert["status"] == "resolved"
                     and alert["labels"]["gen_ai_request_model"] == model)  # fmt: skip
 
-        note, _ = _wait_for(log, resolved, timeout=150)
+        note, _ = _wait_for(log, resolved, timeout=300)
         assert note["receiver"] == "page"
         # The routing tree pages only critical infra and app alerts.
         for note in _notifications(log):
