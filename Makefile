@@ -13,7 +13,7 @@ help:  ## List the targets
 install:  ## Install uv (with pip, if missing) and the locked environment
 	@scripts/bootstrap
 
-install-tools:  ## install, plus promtool for the tests (Debian package prometheus)
+install-tools:  ## install, plus promtool, Prometheus and Alertmanager for the tests (Debian packages)
 	@scripts/bootstrap --tools
 
 demo: install  ## The main job: simulator + instrumented workload + /metrics on :9464
