@@ -370,9 +370,9 @@ def estimate(inputs: Path, current: Path, candidate: Path, model: str, limit: in
     templates = {est.CURRENT: est.load_template(current, "--current"),
                  est.CANDIDATE: est.load_template(candidate, "--candidate")}  # fmt: skip
     samples = est.read_inputs(inputs, limit)
+    est.check_variables(samples, templates)
     for line in est.summary_lines(samples):
         click.echo(line, err=True)
-    est.check_variables(samples, templates)
     price = ModelTable.load(models_file).lookup(model)
     if price is None or not price.priced:
         raise ConfigError("--model", None, f"{model!r} has no price in the model table "
@@ -382,7 +382,7 @@ def estimate(inputs: Path, current: Path, candidate: Path, model: str, limit: in
         label = f"sending {2 * len(samples.samples)} requests"
         fatal = functools.partial(_fatal_endpoint_error, endpoint=endpoint, model=model)
         with click.progressbar(length=2 * len(samples.samples), label=label,
-                               file=click.get_text_stream("stderr")) as bar:  # fmt: skip
+                               file=sys.stderr) as bar:  # fmt: skip
             result = est.run(send, price, model, endpoint, samples, templates, concurrency,
                              bar.update, fatal)  # fmt: skip
     if not result.totals[est.CURRENT].requests:

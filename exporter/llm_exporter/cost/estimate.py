@@ -312,6 +312,8 @@ def as_json(estimate: Estimate, monthly_requests: int) -> str:
     versions = {
         version: {
             "requests": t.requests,
+            "input_tokens": t.input_tokens,
+            "output_tokens": t.output_tokens,
             "input_tokens_per_request": t.per_request("input_tokens"),
             "output_tokens_per_request": t.per_request("output_tokens"),
             "cost_per_request_usd": t.per_request("cost"),
