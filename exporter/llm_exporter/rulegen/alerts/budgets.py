@@ -130,7 +130,7 @@ ALERTS: tuple[AlertDef, ...] = (
                 "Its model changed to a pricier one.",
             ),
             (
-                "Open daily cost by feature and tokens by team and model.",
+                "Open daily cost by feature and tokens per second by team.",
                 "Check the prompt-version annotations against the rise.",
             ),
             f"{COST} / Daily cost by feature",
@@ -156,9 +156,9 @@ ALERTS: tuple[AlertDef, ...] = (
         runbook=Runbook(
             "Spend since the first of the month (UTC) is more than budgets.month_over_month "
             "times the spend of last month to the same day and hour. PromQL has no 'since the "
-            "first of the month' window, so the recording rules sum the recorded hourly spend "
-            "at hourly steps over the last 31 days, each step labelled with its month "
-            "(count_values), and keep this month's; last month's figure is that series one "
+            "first of the month' window, so the recording rules keep one sample an hour of the "
+            "hour's spend, labelled with its month (count_values), and sum this month's "
+            "samples over a fixed 31-day range; last month's figure is that series one "
             "previous-month-length (28 to 31 days) ago. On the 29th to 31st after a shorter "
             "month there is no same point, and this alert waits for the forecast's. Last month "
             "counts only when 95% of its hours have data (a deployment younger than a month, "
