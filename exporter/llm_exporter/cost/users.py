@@ -177,6 +177,7 @@ class UserSpend:
         with self._lock:
             if day != self._day:
                 self._roll(day)
+            day = self._day  # one int object shared by every entry of the day, not one each
             users = self._users
             entry = users.get(user)
             if entry is None:
