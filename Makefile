@@ -52,12 +52,13 @@ check-generated: docs rules dashboards  ## Fail when a generated artifact differ
 	@git diff --exit-code --stat -- docs/ rules/ grafana/ || { echo "generated files are stale: run make docs rules dashboards and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- docs/ rules/ grafana/)" || { git status --short -- docs/ rules/ grafana/; echo "generated files are not committed" >&2; exit 1; }
 
-bench: install  ## Overhead per LLM call, /metrics at scale, load, a label flood; slow: valgrind
+bench: install  ## Overhead per LLM call, /metrics at scale, load, a label flood, a million users; slow: valgrind
 	$(RUN) python scripts/bench_gpu.py
 	$(RUN) python scripts/bench_overhead.py
 	$(RUN) python scripts/bench_scrape.py
 	$(RUN) python scripts/bench_load.py
 	$(RUN) python scripts/bench_flood.py
+	$(RUN) python scripts/bench_users.py
 	@command -v valgrind >/dev/null || scripts/bootstrap --valgrind
 	$(RUN) python scripts/bench_instructions.py
 	$(RUN) python scripts/bench_instructions.py --stream --calls 100

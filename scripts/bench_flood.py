@@ -3,7 +3,7 @@
     uv run python scripts/bench_flood.py [--values 1000000]
 
 A bug puts a user id where the model label goes, on every call: ``--values`` distinct values
-through one guarded family (the cost counter, default cap of 1000 label sets). Reported: the
+through one guarded family (the retries counter, default cap of 1000 label sets). Reported: the
 label sets kept, the process's RSS growth, tracemalloc's peak over the whole flood (a second
 pass, since tracing slows it several times), and the time per value.
 """
@@ -30,12 +30,12 @@ def rss_bytes() -> int:
 
 
 def flood(n: int, trace: bool) -> dict[str, float]:
-    family = Metrics(CollectorRegistry()).family(catalog.COST)
+    family = Metrics(CollectorRegistry()).family(catalog.RETRIES)
     if trace:
         tracemalloc.start()
     before, started = rss_bytes(), time.perf_counter()
     for i in range(n):
-        family.labels("chat", "openai", f"user-{i}", "", "api.local").inc(1)
+        family.labels("chat", "openai", f"user-{i}", "api.local").inc(1)
     elapsed = time.perf_counter() - started
     result = {"sets": family.label_set_count, "rss": rss_bytes() - before, "s": elapsed}
     if trace:

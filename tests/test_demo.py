@@ -22,6 +22,10 @@ EXPECTED = (
     catalog.TOOL_DURATION, catalog.TOOL_RESULT_SIZE, catalog.STAGE_DURATION, catalog.HANDOFFS,
     catalog.QUALITY_SCORE, catalog.JUDGE_EVALUATIONS, catalog.FEEDBACK, catalog.FEEDBACK_RATING,
     catalog.APP_INFO,
+    # attribution, the per-user tracker, retrieval
+    catalog.TOKENS, catalog.USERS_OVER_DAILY_CAP, catalog.USER_TOP_SPEND, catalog.TRACKED_USERS,
+    catalog.TRACKED_USERS_EVICTED, catalog.RETRIEVAL_DOCUMENTS, catalog.RETRIEVAL_TOP_SCORE,
+    catalog.RETRIEVAL_INDEX_UPDATED,
 )  # fmt: skip
 
 

@@ -31,26 +31,26 @@ def rss_bytes() -> int:
 
 def test_a_million_distinct_values_stay_bounded_and_every_count_lands() -> None:
     registry = CollectorRegistry()
-    cost = Metrics(registry).family(catalog.COST)  # the guard's default cap: 1000 label sets
+    retries = Metrics(registry).family(catalog.RETRIES)  # the guard's default cap: 1000 label sets
     before = rss_bytes()
     # A bug that puts a user id where the model goes, on every call.
     for i in range(FLOOD - 100_000):
-        cost.labels("chat", "openai", f"user-{i}", "", "api.local").inc(1)
+        retries.labels("chat", "openai", f"user-{i}", "api.local").inc(1)
     tracemalloc.start()
     start, _ = tracemalloc.get_traced_memory()
     for i in range(FLOOD - 100_000, FLOOD):
-        cost.labels("chat", "openai", f"user-{i}", "", "api.local").inc(1)
+        retries.labels("chat", "openai", f"user-{i}", "api.local").inc(1)
     grown, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_growth = rss_bytes() - before
 
-    assert cost.label_set_count == CAP
+    assert retries.label_set_count == CAP
     # No growth per new value once the family is full (a few kB of interpreter noise at most),
     # and the whole flood within a few MB (unguarded, a million counters take about 850 MB).
     assert grown - start < 64 * 1024
     assert rss_growth < 32 * 1024 * 1024
     values = {(s.name, s.labels.get("metric", s.labels.get(catalog.REQUEST_MODEL))): s.value
               for f in registry.collect() for s in f.samples}  # fmt: skip
-    assert values[(catalog.COST.name, "other")] == FLOOD - (CAP - 1)
-    assert values[(catalog.LABELS_FOLDED.name, catalog.COST.name)] == FLOOD - (CAP - 1)
-    assert sum(v for (name, _), v in values.items() if name == catalog.COST.name) == FLOOD
+    assert values[(catalog.RETRIES.name, "other")] == FLOOD - (CAP - 1)
+    assert values[(catalog.LABELS_FOLDED.name, catalog.RETRIES.name)] == FLOOD - (CAP - 1)
+    assert sum(v for (name, _), v in values.items() if name == catalog.RETRIES.name) == FLOOD

@@ -23,18 +23,18 @@ def test_flood_of_model_names_stays_at_cap() -> None:
     cap, flood = 500, 100_000
     registry = CollectorRegistry()
     metrics = Metrics(registry, GuardSettings(max_label_sets=cap))
-    fam = metrics.family(catalog.COST)
+    fam = metrics.family(catalog.RETRIES)
     for i in range(flood):
-        fam.labels("chat", "openai", f"model-{i}", f"model-{i}", "api.example").inc()
-    series = _samples(registry, catalog.COST.name)
+        fam.labels("chat", "openai", f"model-{i}", "api.example").inc()
+    series = _samples(registry, catalog.RETRIES.name)
     assert len(series) == cap
     overflow = [s for s in series if s.labels[catalog.REQUEST_MODEL] == OVERFLOW_VALUE]
     assert len(overflow) == 1 and all(v == OVERFLOW_VALUE for v in overflow[0].labels.values())
     folded = flood - (cap - 1)
     assert overflow[0].value == folded
-    assert _value(registry, catalog.LABELS_FOLDED.name, metric=catalog.COST.name) == folded
-    assert _value(registry, catalog.LABEL_SETS.name, metric=catalog.COST.name) == cap
-    assert _value(registry, catalog.LABEL_SETS_LIMIT.name, metric=catalog.COST.name) == cap
+    assert _value(registry, catalog.LABELS_FOLDED.name, metric=catalog.RETRIES.name) == folded
+    assert _value(registry, catalog.LABEL_SETS.name, metric=catalog.RETRIES.name) == cap
+    assert _value(registry, catalog.LABEL_SETS_LIMIT.name, metric=catalog.RETRIES.name) == cap
     # Nothing is lost: every increment landed in some series.
     assert sum(s.value for s in series) == flood
 

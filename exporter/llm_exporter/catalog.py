@@ -64,6 +64,13 @@ TOOL_NAME = "gen_ai_tool_name"
 EVALUATION_NAME = "gen_ai_evaluation_name"
 STAGE = "stage"
 ROUTE = "route"
+DATA_SOURCE = "gen_ai_data_source_id"  # the OTel attribute of a retrieval's index or store
+# Cost attribution: bounded dimensions the application sets once per request
+# (llm_exporter.attribute); "" where unset or switched off, so rules can rely on them.
+TEAM, FEATURE, TENANT = "team", "feature", "tenant"
+ATTRIBUTION_LABELS = (TEAM, FEATURE, TENANT)
+# Attributed families multiply the call labels by the attribution values: a larger cap.
+ATTRIBUTED_MAX_LABEL_SETS = 5000
 
 # Every LLM-call metric carries these, so any two of them join on the same labels.
 CALL_LABELS = (OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, SERVER_ADDRESS)
@@ -189,9 +196,22 @@ COST = MetricSpec(
     name=PREFIX + "cost_usd_total",
     kind=Kind.COUNTER,
     help="Estimated spend on GenAI operations in US dollars, from the pricing table.",
-    labels=CALL_LABELS,
+    labels=(*CALL_LABELS, *ATTRIBUTION_LABELS),
+    max_label_sets=ATTRIBUTED_MAX_LABEL_SETS,
     notes="Calls to a model the pricing table does not know add nothing here and count in "
-    f"{PREFIX}unpriced_operations_total instead.",
+    f"{PREFIX}unpriced_operations_total instead. team, feature and tenant are the request's "
+    'attribution (llm_exporter.attribute), "" where unset.',
+)
+
+TOKENS = MetricSpec(
+    name=PREFIX + "tokens_total",
+    kind=Kind.COUNTER,
+    help="Tokens used by GenAI operations, by the request's attribution, model and token type.",
+    labels=(*ATTRIBUTION_LABELS, REQUEST_MODEL, TOKEN_TYPE),
+    max_label_sets=ATTRIBUTED_MAX_LABEL_SETS,
+    notes=f"The same tokens as {TOKEN_USAGE.name}, whose labels stay the conventions' own; this "
+    'counter carries team, feature and tenant ("" where unset). gen_ai_token_type is input or '
+    "output.",
 )
 
 UNPRICED_OPERATIONS = MetricSpec(
@@ -223,6 +243,50 @@ ESTIMATED_TOKEN_OPERATIONS = MetricSpec(
     help="GenAI operations whose token usage was counted by a tokenizer because the response "
     "carried no usage block.",
     labels=(OPERATION, PROVIDER, REQUEST_MODEL),
+)
+
+# --- Per-user budgets ---------------------------------------------------------------------------
+# A user id never becomes a label: an in-process LRU (llm_exporter.cost.users) keeps each user's
+# spend for the current UTC day and month and exposes only counts and ranked amounts.
+
+USERS_OVER_DAILY_CAP = MetricSpec(
+    name=PREFIX + "users_over_daily_cap",
+    kind=Kind.GAUGE,
+    help="Users whose spend today (UTC) is above this share of the per-user daily cap.",
+    labels=("cap_share",),
+    group="cost",
+    multiprocess_mode="livesum",
+    notes='cap_share is "1" (over the cap) and the warning share, "0.8" by default (over 80% of '
+    "it; users over the cap count there too). The cap is the application's "
+    "(LLM_EXPORTER_USER_DAILY_CAP_USD). Counted per process: under several workers a user's "
+    "spend splits across them.",
+)
+
+USER_TOP_SPEND = MetricSpec(
+    name=PREFIX + "user_top_spend_usd",
+    kind=Kind.GAUGE,
+    help="Spend of the top users in the current UTC day or month, by rank (1 = the highest).",
+    labels=("period", "rank"),
+    group="cost",
+    multiprocess_mode="livemax",
+    notes='period is "day" or "month"; rank runs 1..N (LLM_EXPORTER_USER_TOP_N, default 10), 0 '
+    "where fewer users spent. No user id is exposed.",
+)
+
+TRACKED_USERS = MetricSpec(
+    name=PREFIX + "tracked_users",
+    kind=Kind.GAUGE,
+    help="Users whose spend the per-user tracker holds (at most LLM_EXPORTER_USER_TRACKER_SIZE).",
+    group="cost",
+    multiprocess_mode="livesum",
+)
+
+TRACKED_USERS_EVICTED = MetricSpec(
+    name=PREFIX + "tracked_users_evicted_total",
+    kind=Kind.COUNTER,
+    help="Users dropped from the full per-user tracker, least recently active first; their "
+    "spend so far is forgotten.",
+    group="cost",
 )
 
 # --- Agents, tools, pipeline stages and handoffs ------------------------------------------------
@@ -299,6 +363,45 @@ AGENT_CHILD_INVOCATIONS = MetricSpec(
     labels=(AGENT_NAME,),
     buckets=FANOUT_BUCKETS,
     group="agents",
+)
+
+# --- Retrieval (RAG) ------------------------------------------------------------------------------
+
+DOCUMENT_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50, 100)
+
+RETRIEVAL_DOCUMENTS = MetricSpec(
+    name=PREFIX + "retrieval_documents",
+    kind=Kind.HISTOGRAM,
+    help='Documents one retrieval query returned; the le="0" bucket counts empty results.',
+    labels=(DATA_SOURCE,),
+    buckets=DOCUMENT_BUCKETS,
+    group="retrieval",
+    notes="gen_ai_data_source_id names the index, collection or store queried. Its _count is "
+    "the queries.",
+)
+
+RETRIEVAL_TOP_SCORE = MetricSpec(
+    name=PREFIX + "retrieval_top_score",
+    kind=Kind.HISTOGRAM,
+    help="Relevance score of the best document a retrieval query returned (0..1: a cosine "
+    "similarity or a reranker's score).",
+    labels=(DATA_SOURCE,),
+    buckets=SCORE_BUCKETS,
+    group="retrieval",
+    notes="Only for queries that returned documents with a score. A window's mean is rate(_sum) "
+    "/ rate(_count).",
+)
+
+RETRIEVAL_INDEX_UPDATED = MetricSpec(
+    name=PREFIX + "retrieval_index_last_updated_timestamp_seconds",
+    kind=Kind.GAUGE,
+    help="Unix time the index behind a data source was last updated, as the application reports "
+    "it.",
+    labels=(DATA_SOURCE,),
+    unit="seconds",
+    group="retrieval",
+    multiprocess_mode="max",
+    notes="time() minus this is the index's age.",
 )
 
 # --- Quality: scores, feedback, output checks, the judge -----------------------------------------

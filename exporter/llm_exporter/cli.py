@@ -6,6 +6,8 @@ traceback. Subcommands for later parts register on the same group.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import signal
@@ -327,6 +329,105 @@ def replay(names: tuple[str, ...], rules_dir: Path) -> None:
     click.echo(table, nl=False)
     if not ok:
         raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.option("--inputs", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Sample inputs: a JSONL file, one JSON object a line.")  # fmt: skip
+@click.option("--current", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The prompt template in use ({{ name }} placeholders).")  # fmt: skip
+@click.option("--candidate", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The changed prompt template.")  # fmt: skip
+@click.option("--model", default="gpt-4o-mini", show_default=True,
+              help="Model to send both versions to, and to price them as.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True,
+              help="Use the first N inputs.")  # fmt: skip
+@click.option("--monthly-requests", type=click.IntRange(0), default=1_000_000, show_default=True,
+              help="Traffic for the monthly effect.")  # fmt: skip
+@click.option("--max-increase", type=click.FloatRange(0), metavar="PERCENT",
+              help="Exit 1 when the cost per request rises by more than this.")  # fmt: skip
+@click.option("--base-url", help="An OpenAI-compatible endpoint (its key in OPENAI_API_KEY). "
+              "Default: the OpenAI API when that is set, else the simulator.")  # fmt: skip
+@click.option("--simulator", "use_simulator", is_flag=True,
+              help="Use the simulator even when OPENAI_API_KEY is set.")  # fmt: skip
+@click.option("--max-output-tokens", type=click.IntRange(1),
+              help="max_tokens of every request; the simulator answers exactly this many "
+              "(default there: 100).")  # fmt: skip
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Requests in flight at once.")  # fmt: skip
+@click.option("--models", "models_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A model table merged over the shipped one, for prices.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def estimate(inputs: Path, current: Path, candidate: Path, model: str, limit: int,
+             monthly_requests: int, max_increase: float | None, base_url: str | None,
+             use_simulator: bool, max_output_tokens: int | None, concurrency: int,
+             models_file: Path | None, as_json: bool) -> None:  # fmt: skip
+    """Estimate the tokens and cost of a prompt change before it ships: both versions of the
+    prompt, filled from sample inputs, sent to the simulator or a provider, and priced."""
+    from .cost import estimate as est
+    from .pricing import ModelTable
+
+    templates = {est.CURRENT: est.load_template(current, "--current"),
+                 est.CANDIDATE: est.load_template(candidate, "--candidate")}  # fmt: skip
+    samples = est.read_inputs(inputs, limit)
+    est.check_variables(samples, templates)
+    for line in est.summary_lines(samples):
+        click.echo(line, err=True)
+    price = ModelTable.load(models_file).lookup(model)
+    if price is None or not price.priced:
+        raise ConfigError("--model", None, f"{model!r} has no price in the model table "
+                          "(give one with --models FILE)")  # fmt: skip
+    with _estimate_endpoint(base_url, use_simulator, max_output_tokens) as (client, endpoint):
+        send = est.chat_sender(client, model, max_output_tokens)
+        label = f"sending {2 * len(samples.samples)} requests"
+        fatal = functools.partial(_fatal_endpoint_error, endpoint=endpoint, model=model)
+        with click.progressbar(length=2 * len(samples.samples), label=label,
+                               file=sys.stderr) as bar:  # fmt: skip
+            result = est.run(send, price, model, endpoint, samples, templates, concurrency,
+                             bar.update, fatal)  # fmt: skip
+    if not result.totals[est.CURRENT].requests:
+        failed = ", ".join(f"{cls} {n}" for cls, n in result.failed.most_common())
+        raise click.ClickException(f"every input had a failed request ({failed})")
+    click.echo(est.as_json(result, monthly_requests) if as_json
+               else est.report(result, monthly_requests), nl=False)  # fmt: skip
+    change = result.cost_change * 100
+    if max_increase is not None and change > max_increase:
+        click.echo(f"llm-exporter: cost per request {change:+.1f}%, over --max-increase "
+                   f"{max_increase:g}%", err=True)  # fmt: skip
+        raise click.exceptions.Exit(1)
+
+
+@contextlib.contextmanager
+def _estimate_endpoint(base_url: str | None, use_simulator: bool, max_output_tokens: int | None):  # type: ignore[no-untyped-def]
+    """(openai client, its name for the report): a provider when one is configured, else the
+    simulator in this process."""
+    import openai
+
+    key = os.environ.get("OPENAI_API_KEY")
+    if base_url or (key and not use_simulator):
+        client = openai.OpenAI(api_key=key or "none", base_url=base_url, timeout=120.0)
+        yield client, base_url or "the OpenAI API"
+        return
+    from .cost.estimate import SIMULATOR_OUTPUT_TOKENS
+    from .simulator import Simulator, SimulatorConfig
+
+    config = SimulatorConfig(output_tokens=max_output_tokens or SIMULATOR_OUTPUT_TOKENS)
+    with Simulator(config) as sim:
+        client = openai.OpenAI(base_url=sim.base_url, api_key="simulator", max_retries=0)
+        yield client, "the simulator"
+
+
+def _fatal_endpoint_error(exc: BaseException, endpoint: str, model: str) -> Exception | None:
+    """Errors no other request will get past: a refused key, an unknown model, no endpoint."""
+    import openai
+
+    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return ConfigError(endpoint, None, f"the endpoint refused the API key ({exc.status_code})")
+    if isinstance(exc, openai.NotFoundError):
+        return ConfigError("--model", None, f"{endpoint} does not know model {model!r}")
+    if isinstance(exc, openai.APIConnectionError):
+        return ConfigError(endpoint, None, f"cannot connect: {exc}")
+    return None
 
 
 @cli.group()

@@ -7,7 +7,9 @@ from .catalog import Kind, MetricSpec
 
 _GROUP_TITLES = {
     "llm": "LLM calls",
+    "cost": "Per-user budgets",
     "agents": "Agents, tools, stages and handoffs",
+    "retrieval": "Retrieval (RAG)",
     "quality": "Quality",
     "self": "The exporter's own health",
     "gpu": "GPUs (NVML)",

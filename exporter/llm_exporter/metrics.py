@@ -167,6 +167,15 @@ class Metrics:
         set_count(0)
         return fam
 
+    def cap_hooks(self, name: str, cap: int) -> tuple[Callable[[], None], Callable[[int], None]]:
+        """(on_fold, on_count) for a cap kept outside the families (the attribution dimensions),
+        booked like the guard's own: folds in labels_folded_total{metric=name}, the values kept
+        in label_sets{metric=name} against label_sets_limit."""
+        count = self._self_metric(self._label_sets, name, "set")
+        self._self_metric(self._label_sets_limit, name, "set")(cap)
+        count(0)
+        return self._self_metric(self._folded, name, "inc"), count
+
     def _self_metric(self, metric: Any, name: str, method: str) -> Callable[..., None]:
         """``metric.labels(name).<method>``, bound on first use; a failure to record the
         guard's own bookkeeping is a fault, never a failed observation."""

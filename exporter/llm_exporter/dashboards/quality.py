@@ -1,5 +1,6 @@
 """LLM quality: judge scores, user feedback, structured output validity, response models (to
-see a model change), and the judge pipeline's own health.
+see a model change), retrieval health (empty results, relevance, index age), and the judge
+pipeline's own health.
 
 Scores and feedback are sparse (a judge samples 5% of answers), so their panels average over 30
 minutes instead of the rate interval; each panel says so.
@@ -69,8 +70,37 @@ def build(config: Config) -> Dashboard:
     return Dashboard(
         uid=QUALITY_UID, title=TITLE,
         description="What HTTP status codes cannot see: judge scores, feedback, structured "
-        "output validity and model changes.",
-        tags=("llm-exporter", "llm", "quality"), rows=(scores, outputs, judge),
+        "output validity, model changes and retrieval health.",
+        tags=("llm-exporter", "llm", "quality"), rows=(scores, outputs, _retrieval(config), judge),
         variables=variables(provider=False), annotations=annotations(), time_from="now-24h",
         links=((("LLM overview", OVERVIEW_UID)),),
     )  # fmt: skip
+
+
+def _retrieval(config: Config) -> Row:
+    source = c.DATA_SOURCE
+    docs, score = c.RETRIEVAL_DOCUMENTS, c.RETRIEVAL_TOP_SCORE
+    queries = q.sum_rate((source,), docs.count, q.APP)
+    empty = q.sum_rate((source,), docs.bucket, q.APP, promql.le(0))
+    max_age = promql.parse_duration(config.alerts["RetrievalIndexStale"].max_age)
+    updated = q.sel(c.RETRIEVAL_INDEX_UPDATED.name, q.APP)
+    legend = "{{" + source + "}}"
+    return Row("Retrieval", (
+        Panel("Retrieval results", "Share of retrieval queries that returned no document, by "
+              "data source (llm_exporter.retrieval). A rise means the model answers without "
+              "context.", "percentunit",
+              (Target(q.ratio(empty, queries), legend),), minimum=0, maximum=1),
+        Panel("Documents per query", "Mean documents a retrieval query returned, and queries "
+              "per second, by data source.", "short",
+              (Target(q.mean(docs, (source,), q.APP), f"{legend} documents"),
+               Target(queries, f"{legend} queries/s"))),
+        Panel("Relevance scores", "Mean relevance score of the best document per query (0 to "
+              "1), by data source; the alert compares it with its 7-day baseline.",
+              "percentunit", (Target(q.mean(score, (source,), q.APP), legend),),
+              minimum=0, maximum=1),
+        Panel("Index age", "Time since the index behind each data source was last updated "
+              "(llm_exporter.set_index_updated); the alert fires past "
+              f"{config.alerts['RetrievalIndexStale'].max_age}.", "s",
+              (Target(f"time() - max by ({source}) ({updated})", legend),),
+              thresholds=(Threshold(None, "green"), Threshold(max_age, "red"))),
+    ))  # fmt: skip

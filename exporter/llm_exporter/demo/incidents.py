@@ -21,6 +21,8 @@ class Conditions:
     research_depth: int = 1  # nested research agents below the support agent
     research_fanout: int = 2  # tool calls per research agent
     prompt_version: str = "support-v1"
+    empty_retrievals: float = 0.03  # share of knowledge-base searches that find nothing
+    relevance: float = 0.82  # mean relevance score of the best document found
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ INCIDENTS: dict[str, Incident] = {
     ),
     "tool-timeouts": Incident(
         "a flaky vector store times out", workload={"tool_timeout_rate": 0.3}
+    ),
+    "retrieval-drift": Incident(
+        "the embedding model changed without a re-index: empty and irrelevant search results",
+        workload={"empty_retrievals": 0.3, "relevance": 0.55},
     ),
     "quality-drop": Incident(
         "a silent model downgrade: another model, worse judge scores, broken JSON",

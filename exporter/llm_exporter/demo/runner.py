@@ -24,7 +24,7 @@ from ..server import MetricsServer
 from ..simulator import Simulator, SimulatorConfig
 from ..track import Judge, default_tracker
 from .incidents import INCIDENTS, Workload, restore_patch
-from .workload import WORKLOAD, Ctx
+from .workload import KNOWLEDGE_BASE, WORKLOAD, Ctx, attributed
 
 # Knobs for a normal day: a few hundred ms per call, rare errors, good judge scores.
 NORMAL = SimulatorConfig(
@@ -75,6 +75,8 @@ class Demo:
         self.judge = Judge(self._client(), model="gpt-4o-mini", sample_rate=self.judge_sample_rate,
                            seed=self.rng.randrange(2**32))  # fmt: skip
         self._publish_versions()
+        # The knowledge base was rebuilt by a nightly job a few hours ago.
+        default_tracker().set_index_updated(KNOWLEDGE_BASE, time.time() - 3 * 3600)
         self.server.start()
         for i in range(self.workers):
             seed = self.rng.random()
@@ -108,14 +110,13 @@ class Demo:
         assert self.judge is not None
         rng = random.Random(seed)
         ctx = Ctx(self._client(), rng, default_tracker(), self.judge, self.workload)
-        steps = [s.run for s in WORKLOAD]
         weights = [s.weight for s in WORKLOAD]
         while not self.stop_event.is_set():
-            step = rng.choices(steps, weights)[0]
+            step = rng.choices(WORKLOAD, weights)[0]
             began = time.monotonic()
             # Failures are recorded by the instrumentation; a real app would handle them.
-            with contextlib.suppress(openai.OpenAIError):
-                step(ctx)
+            with contextlib.suppress(openai.OpenAIError), attributed(step, rng):
+                step.run(ctx)
             if self.pause:
                 # Poisson arrivals at the target rate, less the time the call itself took.
                 wait = rng.expovariate(1 / self.pause) - (time.monotonic() - began)

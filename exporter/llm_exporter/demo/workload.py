@@ -1,8 +1,9 @@
 """The demo's traffic: single LLM calls of several shapes, and a support agent with tools, a
 retrieval stage, a research sub-agent, handoffs, judge sampling and user feedback.
 
-Tools are simulated in-process (short sleeps), so only the LLM calls go over HTTP to the
-simulator; a real app would call its vector store and web search there.
+Every step runs attributed to a team, a feature, a tenant and a user, as a web app's middleware
+would set them. Tools are simulated in-process (short sleeps), so only the LLM calls go over
+HTTP to the simulator; a real app would call its vector store and web search there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import openai
 
+from ..cost import attribute
 from ..track import Judge, Tracker
 from .incidents import Conditions, Workload
 
@@ -27,6 +29,9 @@ QUESTIONS = (
 )
 SUPPORT_MODELS = ("gpt-4o", "gpt-4o-mini")
 ROUTE = "/support"
+KNOWLEDGE_BASE = "kb"  # the support agent's vector index (gen_ai_data_source_id)
+TENANTS = ("acme", "globex", "initech", "umbrella", "hooli")
+USERS = 300
 # Short answers keep the LLM stage near half of a request's time: the demo is a balanced
 # pipeline, so "one stage above 60%" fires only when something goes wrong.
 ANSWER_TOKENS = 20
@@ -47,6 +52,8 @@ class Ctx:
 class Step:
     weight: float
     run: Callable[[Ctx], None]
+    team: str
+    feature: str
 
 
 def _messages(question: str) -> list[dict[str, str]]:
@@ -92,15 +99,18 @@ def _embed(ctx: Ctx) -> None:
 # -- the support agent ------------------------------------------------------------------------
 
 
-def _vector_search(ctx: Ctx, question: str, conditions: Conditions) -> list[dict[str, str]]:
-    with ctx.tracker.tool("vector_search") as call:
-        if ctx.rng.random() < conditions.tool_timeout_rate:
+def _vector_search(ctx: Ctx, question: str, conditions: Conditions) -> list[dict]:
+    rng = ctx.rng
+    with ctx.tracker.tool("vector_search") as call, ctx.tracker.retrieval(KNOWLEDGE_BASE) as kb:
+        if rng.random() < conditions.tool_timeout_rate:
             time.sleep(0.5)
             raise TimeoutError("vector store did not answer in 500 ms")
-        time.sleep(ctx.rng.uniform(0.2, 0.45))
-        docs = [{"id": f"doc-{ctx.rng.randrange(10_000)}", "text": question * 4}
-                for _ in range(ctx.rng.randint(2, 6))]  # fmt: skip
-        return call.result(docs)
+        time.sleep(rng.uniform(0.2, 0.45))
+        found = 0 if rng.random() < conditions.empty_retrievals else rng.randint(2, 6)
+        best = min(1.0, max(0.0, rng.gauss(conditions.relevance, 0.05)))
+        docs = [{"id": f"doc-{rng.randrange(10_000)}", "text": question * 4,
+                 "score": round(best - 0.04 * i, 3)} for i in range(found)]  # fmt: skip
+        return call.result(kb.result(docs))
 
 
 def _rerank(ctx: Ctx, docs: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -157,13 +167,21 @@ def _support(ctx: Ctx) -> None:
 
 
 WORKLOAD = (
-    Step(0.25, _support),
-    Step(0.20, _chat("gpt-4o-mini")),
-    Step(0.10, _chat("gpt-4o")),
-    Step(0.15, _chat_stream("gpt-4o")),
-    Step(0.07, _chat_stream("gpt-4o-mini")),
-    Step(0.04, _chat("llama-3.1-8b-instruct")),  # self-hosted: no price, counted as unpriced
-    Step(0.08, _json_answer),
-    Step(0.06, _responses),
-    Step(0.05, _embed),
+    Step(0.25, _support, "support", "answer"),
+    Step(0.20, _chat("gpt-4o-mini"), "catalog", "recommendations"),
+    Step(0.10, _chat("gpt-4o"), "catalog", "recommendations"),
+    Step(0.15, _chat_stream("gpt-4o"), "support", "chat"),
+    Step(0.07, _chat_stream("gpt-4o-mini"), "support", "chat"),
+    # self-hosted: no price, counted as unpriced
+    Step(0.04, _chat("llama-3.1-8b-instruct"), "platform", "summaries"),
+    Step(0.08, _json_answer, "catalog", "product_json"),
+    Step(0.06, _responses, "support", "faq"),
+    Step(0.05, _embed, "search", "embeddings"),
 )
+
+
+def attributed(step: Step, rng: random.Random) -> attribute:
+    """The request's attribution, as a middleware would set it: the step's team and feature,
+    a tenant and a user."""
+    return attribute(team=step.team, feature=step.feature, tenant=rng.choice(TENANTS),
+                     user=f"user-{rng.randrange(USERS)}")  # fmt: skip

@@ -3,7 +3,9 @@
 ``Recorder`` owns the families and caches one ``Series`` (the bound children) per label tuple, so
 the per-call cost is a dict lookup and a handful of observe()/inc() calls. ``Call`` is one
 operation in flight: the SDK hook creates it, feeds it the result or the error, and it records
-exactly once. Faults in here are counted and logged once, never raised into the application.
+exactly once. The request's attribution (team, feature, tenant, user) is read from its context
+variable when the call starts; the attributed counters hang off the series, one more dict lookup.
+Faults in here are counted and logged once, never raised into the application.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 from typing import Any
 
 from .. import catalog
+from ..cost import attribution
+from ..cost.users import UserSpend
 from ..metrics import Metrics
 from ..pricing import ModelInfo, ModelTable
 from ..track.schema import conforms
@@ -29,7 +33,7 @@ class Series:
     """The children for one (operation, provider, request model, response model, server), each
     bound on first use so a call shape that never records a signal adds no empty series."""
 
-    __slots__ = ("_by_error", "_cost", "_input", "_output", "_rec", "_tpoc", "_ttfc",
+    __slots__ = ("_by_attribution", "_by_error", "_input", "_output", "_rec", "_tpoc", "_ttfc",
                  "_unpriced", "labels", "model", "priced")  # fmt: skip
 
     def __init__(self, rec: Recorder, labels: tuple[str, ...], model: ModelInfo | None) -> None:
@@ -38,7 +42,8 @@ class Series:
         self.model = model
         self.priced = model is not None and model.priced
         self._by_error: dict[str, Any] = {}
-        self._input = self._output = self._ttfc = self._tpoc = self._cost = self._unpriced = None
+        self._by_attribution: dict[tuple[str, ...], Attributed] = {}
+        self._input = self._output = self._ttfc = self._tpoc = self._unpriced = None
 
     def duration(self, error_type: str) -> Any:
         child = self._by_error.get(error_type)
@@ -66,16 +71,47 @@ class Series:
             self._tpoc = self._rec.tpoc.labels(*self.labels)
         return self._tpoc
 
-    def cost(self) -> Any:
-        if self._cost is None:
-            self._cost = self._rec.cost.labels(*self.labels)
-        return self._cost
+    def attributed(self, values: tuple[str, ...]) -> Attributed:
+        """The cost and token counters of this call shape under one attribution."""
+        found = self._by_attribution.get(values)
+        if found is None:
+            found = Attributed(self._rec, self.labels, values)
+            if len(self._by_attribution) < 256:  # the guards bound the rest
+                self._by_attribution[values] = found
+        return found
 
     def unpriced(self) -> Any:
         if self._unpriced is None:
             provider, response_model = self.labels[1], self.labels[3] or self.labels[2]
             self._unpriced = self._rec.unpriced.labels(provider, response_model)
         return self._unpriced
+
+
+class Attributed:
+    """The counters that carry attribution, bound on first use: spend, and tokens by type."""
+
+    __slots__ = ("_cost", "_input", "_output", "_rec", "labels", "values")
+
+    def __init__(self, rec: Recorder, labels: tuple[str, ...], values: tuple[str, ...]) -> None:
+        self._rec = rec
+        self.labels = labels
+        self.values = values
+        self._cost = self._input = self._output = None
+
+    def cost(self) -> Any:
+        if self._cost is None:
+            self._cost = self._rec.cost.labels(*self.labels, *self.values)
+        return self._cost
+
+    def input(self) -> Any:
+        if self._input is None:
+            self._input = self._rec.tokens_total.labels(*self.values, self.labels[2], INPUT)
+        return self._input
+
+    def output(self) -> Any:
+        if self._output is None:
+            self._output = self._rec.tokens_total.labels(*self.values, self.labels[2], OUTPUT)
+        return self._output
 
 
 class Recorder:
@@ -88,6 +124,9 @@ class Recorder:
         self.ttfc = family(catalog.TIME_TO_FIRST_CHUNK)
         self.tpoc = family(catalog.TIME_PER_OUTPUT_CHUNK)
         self.cost = family(catalog.COST)
+        self.tokens_total = family(catalog.TOKENS)
+        self.attribution = attribution.AttributionGuard(metrics)
+        self._users: UserSpend | None = None
         self.unpriced = family(catalog.UNPRICED_OPERATIONS)
         self.retries = family(catalog.RETRIES)
         self.context = family(catalog.CONTEXT_WINDOW_USAGE)
@@ -110,6 +149,16 @@ class Recorder:
                         self._series[labels] = found
         return found
 
+    def users(self) -> UserSpend:
+        """The per-user spend tracker, built with the first call made for a user."""
+        users = self._users
+        if users is None:
+            with self._lock:
+                users = self._users
+                if users is None:
+                    users = self._users = UserSpend(self.metrics)
+        return users
+
     def fault(self, component: str, exc: BaseException) -> None:
         self.metrics.fault(component, exc)
 
@@ -118,6 +167,7 @@ class Call:
     """One operation in flight. Created by the SDK hook; records exactly once."""
 
     __slots__ = (
+        "attribution",
         "body",
         "check_result",
         "done",
@@ -169,6 +219,7 @@ class Call:
         self.last = 0.0
         self.text: list[str] | None = None
         self.done = False
+        self.attribution = attribution.current()  # the request's, as the call starts
         self.start = time.perf_counter()
 
     # -- outcomes -----------------------------------------------------------------------------
@@ -234,12 +285,19 @@ class Call:
         if usage is None:
             return
         input_tokens, output_tokens, cached = usage
+        attributed = series.attributed(rec.attribution.resolve(self.attribution.values))
         series.input().observe(input_tokens)
+        attributed.input().inc(input_tokens)
         if self.output_tokens_apply:
             series.output().observe(output_tokens)
+            attributed.output().inc(output_tokens)
         model = series.model
         if series.priced:
-            series.cost().inc(model.cost(input_tokens, output_tokens, cached))  # type: ignore[union-attr]
+            usd = model.cost(input_tokens, output_tokens, cached)  # type: ignore[union-attr]
+            attributed.cost().inc(usd)
+            user = self.attribution.user
+            if user is not None:
+                rec.users().add(user, usd)
         else:
             series.unpriced().inc()
         if model is not None and model.context_window:

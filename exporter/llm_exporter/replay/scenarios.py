@@ -120,6 +120,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         _creep,
     ),
     Scenario(
+        "retrieval-drift",
+        "the embedding model is upgraded without a re-index: 25% of knowledge-base searches "
+        "come back empty, relevance falls from 0.78 to 0.55",
+        12 * 60,
+        INCIDENT_AT,
+        _steady(empty_retrievals=0.25, relevance=0.55),
+    ),
+    Scenario(
         "gpu-thermal",
         "a GPU fan fails: temperature climbs 3 C a minute up to +30 C",
         12 * 60,

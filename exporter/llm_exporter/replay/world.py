@@ -1,8 +1,9 @@
 """A synthetic LLM application, minute by minute, as llm-exporter would expose it.
 
 Traffic follows a day (quiet nights, a daytime plateau), a week (quieter weekends) and noise;
-two models share it; a quarter of it is agent requests with a vector search, stages, handoffs
-and judge scores; two GPUs serve a self-hosted model. ``Conditions`` holds the knobs an
+two models share it; a quarter of it is agent requests with a vector search (and its retrieval
+health: empty results, relevance, an index rebuilt every night at 02:00), stages, handoffs and
+judge scores; two GPUs serve a self-hosted model. ``Conditions`` holds the knobs an
 incident turns; everything else is derived. Counters are cumulative floats (expected values,
 not draws), so a quiet minute is quiet, never empty by chance.
 
@@ -58,6 +59,8 @@ class Conditions:
     fanout: float = 2.0  # children per agent run
     handoff: float = 0.01  # handoffs per request
     negative_feedback: float = 0.06
+    empty_retrievals: float = 0.02  # share of knowledge-base searches that find nothing
+    relevance: float = 0.78  # mean relevance score of the best document found
     gpu_heat: float = 0.0  # degrees added to the GPUs' normal temperature
 
 
@@ -230,6 +233,21 @@ class World:
             s.add(key(c.STAGE_DURATION.count, *labels), m, requests)
         s.add(key(c.HANDOFFS.name, *APP, ("from_agent", "support"), ("to_agent", "human"),
                   ("reason", "low_confidence")), m, requests * cond.handoff)  # fmt: skip
+        self._retrieval(m, requests, cond)
+
+    def _retrieval(self, m: int, queries: float, cond: Conditions) -> None:
+        s = self.series
+        source = (*APP, (c.DATA_SOURCE, "kb"))
+        empty = queries * cond.empty_retrievals
+        found = queries - empty
+        for le, within in ((0, empty), (3, empty + 0.4 * found), (5, queries), (math.inf, queries)):
+            s.add(key(c.RETRIEVAL_DOCUMENTS.bucket, *source, ("le", _le(le))), m, within)
+        s.add(key(c.RETRIEVAL_DOCUMENTS.count, *source), m, queries)
+        s.add(key(c.RETRIEVAL_DOCUMENTS.sum, *source), m, found * 3.8)
+        s.add(key(c.RETRIEVAL_TOP_SCORE.count, *source), m, found)
+        s.add(key(c.RETRIEVAL_TOP_SCORE.sum, *source), m, found * cond.relevance)
+        rebuilt = (m * MINUTE - 7200) // 86400 * 86400 + 7200  # the last 02:00 UTC
+        s.set(key(c.RETRIEVAL_INDEX_UPDATED.name, *source), m, rebuilt)
 
     def _judge(self, m: int, answered: float) -> None:
         s = self.series

@@ -1,10 +1,11 @@
 """Recording rules, named level:metric:operation, and the baselines that read them.
 
 Levels: ``model`` = aggregate_by + gen_ai_provider_name + gen_ai_request_model; ``app`` =
-aggregate_by alone; ``response_model``, ``tool``, ``stage``, ``agent`` and ``evaluation_model``
-add that label to the model or app level. The recording group runs every evaluation_interval;
-the baselines (averages and medians over baseline_window) run every baseline_interval and read
-only recorded series, so a 7-day window costs one sample per minute per series.
+aggregate_by alone; ``response_model``, ``tool``, ``stage``, ``agent``, ``team``, ``feature``,
+``data_source`` and ``evaluation_model`` add that label to the model or app level. The recording
+group runs every evaluation_interval; the baselines (averages and medians over baseline_window)
+and the month's spend run every baseline_interval and read only recorded series, so a 7-day
+window costs one sample per minute per series.
 
 The LLM-call families are read alike from every producer (the thresholds file's producers.*):
 ``Ctx.calls`` takes the provider from gen_ai_system where a producer wrote only that, and the
@@ -59,6 +60,15 @@ INVALID_RATIO = (
     f"response_model:{c.OUTPUT_CHECKS.name.removesuffix('_total')}:invalid_ratio_rate15m"
 )
 CHECKS_RATE = f"response_model:{c.OUTPUT_CHECKS.name.removesuffix('_total')}:rate15m"
+TEAM_COST_1D = f"team:{COST_BASE}:increase1d"
+FEATURE_COST_1D = f"feature:{COST_BASE}:increase1d"
+MONTH_TO_DATE = f"app:{COST_BASE}:month_to_date"
+LAST_MONTH_TO_DATE = f"app:{COST_BASE}:last_month_to_date"
+LAST_MONTH = f"app:{COST_BASE}:last_month"
+LAST_MONTH_HOURS = f"app:{COST_BASE}:last_month_hours"
+RETRIEVALS = f"data_source:{c.RETRIEVAL_DOCUMENTS.name}:rate15m"
+EMPTY_RATIO = f"data_source:{c.RETRIEVAL_DOCUMENTS.name}:empty_ratio_rate15m"
+TOP_SCORE_MEAN = f"data_source:{c.RETRIEVAL_TOP_SCORE.name}:mean_rate15m"
 JUDGE_BASE = c.JUDGE_EVALUATIONS.name.removesuffix("_total")
 JUDGE_ERROR_RATIO = f"app:{JUDGE_BASE}:error_ratio_rate15m"
 JUDGE_1H = f"app:{JUDGE_BASE}:increase1h"
@@ -162,6 +172,7 @@ def recording_rules(x: Ctx) -> list[Record]:
         Record(COST_PER_OP, f"{COST_RATE} / {OPS}"),
         Record(COST_1H, f"sum {x.by()} (increase({x.app(c.COST.name)}[1h]))"),
         Record(COST_1D, f"sum {x.by()} (increase({x.app(c.COST.name)}[1d]))"),
+        _hourly_by_month(x),
         Record(APP_OPS, f"sum {x.by()} ({OPS})"),
         Record(APP_OPS_1H, f"sum {x.by()} (increase({x.app(D.count, *counted)}[1h]))"),
         Record(SHARE, f"{OPS} / {x.on()} group_left {APP_OPS}"),
@@ -172,9 +183,26 @@ def recording_rules(x: Ctx) -> list[Record]:
         Record(CONTEXT_P95, "histogram_quantile(0.95, sum "
                             f"{x.by_model('le')} ({calls(x.app(c.CONTEXT_WINDOW_USAGE.bucket))}))"),
     ]  # fmt: skip
+    for name, label in ((TEAM_COST_1D, c.TEAM), (FEATURE_COST_1D, c.FEATURE)):
+        spend = x.app(c.COST.name, promql.ne(label, ""))  # attributed spend only
+        rules.append(Record(name, f"sum {x.by(label)} (increase({spend}[1d]))"))
     rules += _tool_and_agent_rules(x)
+    rules += _retrieval_rules(x)
     rules += _quality_rules(x)
     return rules
+
+
+def _retrieval_rules(x: Ctx) -> list[Record]:
+    source = c.DATA_SOURCE
+    docs, score = c.RETRIEVAL_DOCUMENTS, c.RETRIEVAL_TOP_SCORE
+    queries = f"sum {x.by(source)} (rate({x.app(docs.count)}[15m]))"
+    empty = f"sum {x.by(source)} (rate({x.app(docs.bucket, promql.le(0))}[15m]))"
+    return [
+        Record(RETRIEVALS, queries),
+        Record(EMPTY_RATIO, _ratio_or_zero(empty, queries)),
+        Record(TOP_SCORE_MEAN, f"sum {x.by(source)} (rate({x.app(score.sum)}[15m])) / "
+                               f"sum {x.by(source)} (rate({x.app(score.count)}[15m]))"),
+    ]  # fmt: skip
 
 
 def _tool_and_agent_rules(x: Ctx) -> list[Record]:
@@ -228,7 +256,8 @@ def _quality_rules(x: Ctx) -> list[Record]:
 
 
 BASELINED = (LATENCY[50], LATENCY[95], TTFC_Q[50], TOKENS_PER_OP, COST_PER_OP, TOOL_P95,
-             APP_OPS, OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO)  # fmt: skip
+             APP_OPS, OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO, EMPTY_RATIO,
+             TOP_SCORE_MEAN)  # fmt: skip
 # Means over an hour change slowly, and "seen in the window" needs no fine grain: those
 # baselines read one point per 15 minutes (672 a week) rather than one per baseline interval.
 COARSE_STEP = "15m"
@@ -248,3 +277,58 @@ def baseline_rules(x: Ctx) -> list[Record]:
         Record(seen(RESPONSE_OPS), f"max_over_time({RESPONSE_OPS}[{window(RESPONSE_OPS)}])")
     )
     return rules
+
+
+# -- the month's spend ----------------------------------------------------------------------------
+# PromQL has no window "since the first of the month", and an offset or a range must be a
+# literal. So the recording group keeps one sample an hour of the hour's spend (the one
+# evaluation that falls in the first evaluation_interval of the hour), labelled with the month
+# the hour belongs to (count_values turns month() into a label; the hour's midpoint decides). A
+# month's spend is then the sum of its samples over a fixed 31- or 62-day range, and the hours it
+# has data for their count. "The same point last month" is the month-to-date series one
+# previous-month-length ago (28 to 31 days: one branch each), where today exists in last month.
+# Exact to the last full hour.
+
+MONTH_LABEL = "month"
+COST_1H_BY_MONTH = f"app_month:{COST_BASE}:increase1h"
+PREVIOUS_MONTH_DAYS = "days_in_month(vector(time()) - 86400 * day_of_month())"
+PREVIOUS_MONTH = "month(vector(time()) - 86400 * day_of_month())"
+# Last month is compared only when at least this share of its hours has spend data: a deployment
+# younger than last month, or a Prometheus that was down for days, would make it look cheap.
+LAST_MONTH_COVERAGE = 0.95
+
+
+def _hourly_by_month(x: Ctx) -> Record:
+    """The hour's spend, once an hour: exactly one evaluation of any interval falls in the
+    first interval of each hour."""
+    interval = promql.number(promql.parse_duration(x.config.evaluation_interval))
+    months = f"count_values({promql.string(MONTH_LABEL)}, month(vector(time() - 1800)))"
+    return Record(COST_1H_BY_MONTH, f"{COST_1H} * on () group_left ({MONTH_LABEL}) {months}\n"
+                                    f"and on () vector(time() % 3600) < {interval}")  # fmt: skip
+
+
+def _month(x: Ctx, fn: str, window: str, which: str) -> str:
+    """``fn`` over the hourly samples of month ``which`` (a month() expression), per app."""
+    wanted = f"count_values({promql.string(MONTH_LABEL)}, {which})"
+    return (f"sum {x.by()} (\n  {fn}({COST_1H_BY_MONTH}[{window}])\n"
+            f"  and on ({MONTH_LABEL}) {wanted}\n)")  # fmt: skip
+
+
+def monthly_rules(x: Ctx) -> list[Record]:
+    """Month to date, last month to the same point, last month's hours and total (in the
+    baselines group, so alerts always find a recent sample)."""
+    branches = "\nor ".join(
+        f"({MONTH_TO_DATE} offset {days}d and on () {PREVIOUS_MONTH_DAYS} == {days})"
+        for days in (28, 29, 30, 31)
+    )
+    complete = promql.number(round(LAST_MONTH_COVERAGE * 24, 6))
+    return [
+        Record(MONTH_TO_DATE, _month(x, "sum_over_time", "31d", "month()")),
+        Record(LAST_MONTH_TO_DATE,
+               f"(\n{branches}\n)\nand on () day_of_month() <= {PREVIOUS_MONTH_DAYS}"),
+        Record(LAST_MONTH_HOURS, _month(x, "count_over_time", "62d", PREVIOUS_MONTH)),
+        Record(LAST_MONTH,
+               f"{_month(x, 'sum_over_time', '62d', PREVIOUS_MONTH)}\n"
+               f"and {x.on()} {LAST_MONTH_HOURS} >= {complete} * "
+               f"scalar({PREVIOUS_MONTH_DAYS})"),
+    ]  # fmt: skip

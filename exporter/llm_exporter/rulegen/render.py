@@ -13,7 +13,7 @@ import yaml
 
 from .alerts import ALERTS
 from .model import TIERS, AlertDef, Ctx, Variant
-from .recording import baseline_rules, recording_rules
+from .recording import baseline_rules, monthly_rules, recording_rules
 from .thresholds import AlertSettings, Config
 
 GROUP_PREFIX = "llm-exporter"
@@ -34,7 +34,8 @@ def groups(config: Config) -> dict[str, list[dict[str, Any]]]:
             _group("recording", config.evaluation_interval,
                    [{"record": r.record, "expr": r.expr} for r in recording_rules(x)]),
             _group("baselines", config.baseline_interval,
-                   [{"record": r.record, "expr": r.expr} for r in baseline_rules(x)]),
+                   [{"record": r.record, "expr": r.expr}
+                    for r in (*baseline_rules(x), *monthly_rules(x))]),
         ]
     }  # fmt: skip
     for tier in TIERS:

@@ -14,8 +14,9 @@ from .thresholds import Config
 
 _TIER_TEXT = {
     "infra": "Infra: the targets, the GPUs and the exporter's own health.",
-    "app": "App: the application's LLM calls, agents, tools, traffic and spend.",
-    "quality": "Quality: judge scores, feedback, structured outputs and the judge itself.",
+    "app": "App: the application's LLM calls, agents, tools, traffic, spend and budgets.",
+    "quality": "Quality: judge scores, feedback, structured outputs, retrieval and the judge "
+    "itself.",
 }
 
 

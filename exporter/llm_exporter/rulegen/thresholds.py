@@ -103,6 +103,41 @@ GLOBALS: dict[str, tuple[Any, str, str]] = {
         "Daily spend budget in US dollars, all models, per "
         "value of aggregate_by (per job by default).",
     ),
+    "budgets.team_daily_usd": (
+        {},
+        "budget_map",
+        "Daily budgets in US dollars per team (the team attribution label), e.g. "
+        "{search: 50, support: 20}; per value of aggregate_by.",
+    ),
+    "budgets.team_default_daily_usd": (
+        50.0,
+        "number",
+        "The daily budget of every team not listed in team_daily_usd; 0: none.",
+    ),
+    "budgets.feature_daily_usd": (
+        {},
+        "budget_map",
+        "Daily budgets in US dollars per feature (the feature attribution label), e.g. "
+        "{autocomplete: 5}; per value of aggregate_by.",
+    ),
+    "budgets.feature_default_daily_usd": (
+        25.0,
+        "number",
+        "The daily budget of every feature not listed in feature_daily_usd; 0: none.",
+    ),
+    "budgets.user_daily_usd": (
+        10.0,
+        "number",
+        "Per-user daily cap in US dollars: the top user's spend today (UTC) above it alerts. "
+        "Give the application the same cap (LLM_EXPORTER_USER_DAILY_CAP_USD) for its counts of "
+        "users over and near it.",
+    ),
+    "budgets.month_over_month": (
+        1.5,
+        "factor",
+        "Month-to-date spend above this factor of last month's at the same point, or a "
+        "month-end forecast above this factor of last month's total, alerts.",
+    ),
     "slos.availability.objective": (
         0.99,
         "objective",
@@ -157,6 +192,12 @@ class Config:
     error_type_aliases: Mapping[str, tuple[str, ...]]
     quiet_hours: tuple[int, int]
     daily_budget_usd: float
+    team_budgets_usd: Mapping[str, float]
+    team_default_budget_usd: float
+    feature_budgets_usd: Mapping[str, float]
+    feature_default_budget_usd: float
+    user_daily_cap_usd: float
+    month_over_month: float
     availability_objective: float
     latency_objective: float
     latency_threshold_s: float
@@ -210,6 +251,12 @@ class _Loader:
             },
             quiet_hours=quiet,
             daily_budget_usd=values["budgets.daily_usd"],
+            team_budgets_usd=values["budgets.team_daily_usd"],
+            team_default_budget_usd=values["budgets.team_default_daily_usd"],
+            feature_budgets_usd=values["budgets.feature_daily_usd"],
+            feature_default_budget_usd=values["budgets.feature_default_daily_usd"],
+            user_daily_cap_usd=values["budgets.user_daily_usd"],
+            month_over_month=values["budgets.month_over_month"],
             availability_objective=values["slos.availability.objective"],
             latency_objective=values["slos.latency.objective"],
             latency_threshold_s=values["slos.latency.threshold_seconds"],
@@ -301,6 +348,26 @@ class _Loader:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
                 raise self.fail(key, f"expected a UTC hour 0-23, got {value!r}")
             return value
+        if kind == "budget_map":
+            if value is None:
+                return {}
+            if not isinstance(value, dict):
+                raise self.fail(key, f"expected a mapping of name to US dollars a day, got "
+                                     f"{value!r}")  # fmt: skip
+            budgets: dict[str, float] = {}
+            for name, usd in value.items():
+                if not isinstance(name, str) or not name:
+                    raise self.fail(key, f"expected non-empty names, got {name!r}")
+                number = self._number(f"{key}.{name}", usd)
+                if number < 0:
+                    raise self.fail(f"{key}.{name}", f"must not be negative, got {usd!r}")
+                budgets[name] = number
+            return budgets
+        if kind == "factor":
+            number = self._number(key, value)
+            if number <= 1:
+                raise self.fail(key, f"expected a factor above 1, like 1.5, got {value!r}")
+            return number
         if kind == "objective":
             number = self._number(key, value)
             if not 0 < number < 1:

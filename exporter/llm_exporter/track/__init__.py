@@ -1,5 +1,5 @@
-"""Agent runs, tool calls, pipeline stages, handoffs, quality scores, feedback and the app's
-version, on the process-wide tracker (the default prometheus_client registry).
+"""Agent runs, tool calls, pipeline stages, handoffs, retrieval, quality scores, feedback and the
+app's version, on the process-wide tracker (the default prometheus_client registry).
 
     with llm_exporter.agent("support"):
         with llm_exporter.stage("retrieval"):
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .judge import Judge
+from .retrieval import RetrievalScope
 from .scopes import AgentScope, StageScope, ToolScope
 from .tracker import Tracker, default_tracker
 
@@ -31,6 +32,19 @@ def tool(name: str, *, measure_result: bool = True) -> ToolScope:
 def stage(name: str) -> StageScope:
     """A pipeline stage, as ``with``/``async with`` or a decorator."""
     return default_tracker().stage(name)
+
+
+def retrieval(source: str) -> RetrievalScope:
+    """A retrieval query against ``source``, as ``with``/``async with`` or a decorator."""
+    return default_tracker().retrieval(source)
+
+
+def record_retrieval(source: str, documents: Any, *, top_score: float | None = None) -> None:
+    default_tracker().record_retrieval(source, documents, top_score=top_score)
+
+
+def set_index_updated(source: str, timestamp: float | None = None) -> None:
+    default_tracker().set_index_updated(source, timestamp)
 
 
 def handoff(to_agent: str, reason: str = "", *, from_agent: str | None = None) -> None:
@@ -62,6 +76,7 @@ def set_app_info(
 __all__ = [
     "AgentScope",
     "Judge",
+    "RetrievalScope",
     "StageScope",
     "ToolScope",
     "Tracker",
@@ -70,8 +85,11 @@ __all__ = [
     "handoff",
     "record_feedback",
     "record_output_check",
+    "record_retrieval",
     "record_score",
+    "retrieval",
     "set_app_info",
+    "set_index_updated",
     "stage",
     "tool",
 ]

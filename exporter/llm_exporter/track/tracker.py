@@ -22,6 +22,8 @@ from .. import catalog
 from ..guard import GuardedFamily
 from ..metrics import Metrics, default_metrics
 from . import nesting
+from . import retrieval as rag
+from .retrieval import RetrievalScope
 from .scopes import AgentScope, StageScope, ToolScope
 
 POSITIVE, NEGATIVE = "positive", "negative"
@@ -72,6 +74,18 @@ class Tracker:
         return self._family(catalog.STAGE_DURATION)
 
     @cached_property
+    def retrieval_documents(self) -> GuardedFamily:
+        return self._family(catalog.RETRIEVAL_DOCUMENTS)
+
+    @cached_property
+    def retrieval_top_score(self) -> GuardedFamily:
+        return self._family(catalog.RETRIEVAL_TOP_SCORE)
+
+    @cached_property
+    def index_updated(self) -> GuardedFamily:
+        return self._family(catalog.RETRIEVAL_INDEX_UPDATED)
+
+    @cached_property
     def handoffs(self) -> GuardedFamily:
         return self._family(catalog.HANDOFFS)
 
@@ -106,7 +120,30 @@ class Tracker:
         """A pipeline stage (``retrieval``, ``llm``, ``postprocess``, ...)."""
         return StageScope(self, name)
 
+    def retrieval(self, source: str) -> RetrievalScope:
+        """A retrieval query against ``source`` (an index or store): as a decorator the return
+        value is recorded; in a ``with`` block, pass the result to ``scope.result(docs)``."""
+        return RetrievalScope(self, source)
+
     # -- events ----------------------------------------------------------------------------
+
+    def record_retrieval(
+        self, source: str, documents: Any, *, top_score: float | None = None
+    ) -> None:
+        """One retrieval query's result: ``documents`` (a sized result, or a count) and its best
+        relevance score (default: the largest ``score`` on the documents, if they carry one)."""
+        try:
+            rag.record(self, source, documents, top_score)
+        except Exception as exc:
+            self.metrics.fault("retrieval", exc)
+
+    def set_index_updated(self, source: str, timestamp: float | None = None) -> None:
+        """The index behind ``source`` was updated at ``timestamp`` (Unix seconds; default now).
+        Call it after each (re)index, or at start-up with the index's own build time."""
+        try:
+            self.index_updated.labels(source).set(rag.index_timestamp(timestamp))
+        except Exception as exc:
+            self.metrics.fault("retrieval", exc)
 
     def handoff(self, to_agent: str, reason: str = "", *, from_agent: str | None = None) -> None:
         """One handoff to another agent, or to a person (``to_agent="human"``). ``from_agent``

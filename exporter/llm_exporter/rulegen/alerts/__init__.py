@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import AlertDef
-from . import app, infra, quality, slo
+from . import app, budgets, infra, quality, retrieval, slo
 
-ALERTS: tuple[AlertDef, ...] = (*infra.ALERTS, *app.ALERTS, *slo.ALERTS, *quality.ALERTS)
+ALERTS: tuple[AlertDef, ...] = (*infra.ALERTS, *app.ALERTS, *budgets.ALERTS, *slo.ALERTS,
+                                 *quality.ALERTS, *retrieval.ALERTS)  # fmt: skip

@@ -377,6 +377,8 @@ ALERTS: tuple[AlertDef, ...] = (
             (
                 "An unbounded value (a user id, a request id, a prompt) reaching a label.",
                 "Genuinely many models or tools: raise the cap.",
+                "An attribution dimension (metric attribution:tenant, ...) with more distinct "
+                "values than LLM_EXPORTER_ATTRIBUTION_MAX_VALUES: attribute by a bounded set.",
             ),
             ("Compare label sets against the limit per metric.", "Find the label that grows."),
             f"{OVERVIEW} / Exporter health",

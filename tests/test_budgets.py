@@ -1,0 +1,106 @@
+"""Budgets in the thresholds file: listed team and feature budgets become one rule each, the
+default covers the rest, a budget of 0 exempts; checked by promtool on a generated pack. Bad
+budget knobs are one line and exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llm_exporter.rulegen import render, thresholds
+from llm_exporter.rulegen.alerts import ALERTS
+
+from .conftest import promtool, run_cli
+
+SERIES = ('llm_exporter_cost_usd_total{{job="app",instance="app:9464",gen_ai_operation_name="chat",'
+          'gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model='
+          '"gpt-4o-2024-08-06",server_address="api.openai.com",team="{team}",feature="",'
+          'tenant=""}}')  # fmt: skip
+
+# Spend per minute from t=0; the pack lists search at $80, ads at $20 and ops at 0 (exempt),
+# and keeps the $50 default for the rest. At 56m: search $56 (< 80, though over the default),
+# ads $28 (> 20 since 41m), ml $56 (> 50 since 51m), ops $280 (exempt).
+PROMTOOL_TEST = """
+rule_files: [{rules}/recording.rules.yaml, {rules}/app.rules.yaml]
+evaluation_interval: 1m
+group_eval_order: [llm-exporter.recording, llm-exporter.baselines, llm-exporter.app]
+tests:
+  - interval: 1m
+    input_series:
+{series}
+    alert_rule_test:
+      - eval_time: 56m
+        alertname: LLMTeamDailyBudgetExceeded
+        exp_alerts:
+          - exp_labels: {{severity: critical, tier: app, job: app, team: ads}}
+            exp_annotations:
+              summary: A team's LLM spend in the last 24 hours passed its daily budget.
+              description: 'Team ads of app spent $28.00 on LLM calls in the last 24h; its daily
+                budget is $20.00.'
+              runbook_url: https://runbooks.example/llm.md#llmteamdailybudgetexceeded
+          - exp_labels: {{severity: critical, tier: app, job: app, team: ml}}
+            exp_annotations:
+              summary: A team's LLM spend in the last 24 hours passed its daily budget.
+              description: 'Team ml of app spent $56.00 on LLM calls in the last 24h; its daily
+                budget is $50.00.'
+              runbook_url: https://runbooks.example/llm.md#llmteamdailybudgetexceeded
+"""
+SPEND = {"search": 1.0, "ads": 0.5, "ml": 1.0, "ops": 5.0}
+
+
+def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_path: Path) -> None:
+    config_file = tmp_path / "thresholds.yaml"
+    config_file.write_text(
+        "runbook_url: https://runbooks.example/llm.md\n"
+        "budgets: {team_daily_usd: {search: 80, ads: 20, ops: 0}, feature_default_daily_usd: 0}\n"
+        "alerts: {TeamDailyBudgetExceeded: {severity: critical, for: 5m}}\n"
+    )
+    config = thresholds.load(config_file, ALERTS)
+    files = render.rule_files(config)
+    app = yaml.safe_load(files["app.rules.yaml"])["groups"][0]["rules"]
+    teams = [r["expr"] for r in app if r["alert"] == "LLMTeamDailyBudgetExceeded"]
+    assert teams == [
+        'team:llm_exporter_cost_usd:increase1d{team="search"} > 80',
+        'team:llm_exporter_cost_usd:increase1d{team="ads"} > 20',
+        'team:llm_exporter_cost_usd:increase1d{team!~"search|ads|ops"} > 50',
+    ]
+    # A default of 0 and no listed feature: no feature budget at all.
+    assert not [r for r in app if r["alert"] == "LLMFeatureDailyBudgetExceeded"]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, text in files.items():
+        (rules / name).write_text(text)
+    series = "\n".join(f"      - series: '{SERIES.format(team=team)}'\n"
+                       f"        values: '0+{usd}x60'" for team, usd in SPEND.items())  # fmt: skip
+    test = tmp_path / "budgets.test.yaml"
+    test.write_text(PROMTOOL_TEST.format(rules=rules, series=series))
+    result = subprocess.run([promtool(), "test", "rules", str(test)], capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("budgets: {team_daily_usd: [search]}\n",
+         "budgets.team_daily_usd: expected a mapping of name to US dollars a day"),
+        ("budgets: {team_daily_usd: {search: -5}}\n",
+         "budgets.team_daily_usd.search: must not be negative"),
+        ("budgets: {feature_daily_usd: {search: lots}}\n",
+         "budgets.feature_daily_usd.search: expected a number, got 'lots'"),
+        ("budgets: {month_over_month: 1}\n", "budgets.month_over_month: expected a factor above 1"),
+        ("budgets: {user_daily_usd: -1}\n", "budgets.user_daily_usd: must not be negative"),
+        ("alerts: {TeamDailyBudgetExceeded: {severity: page}}\n",
+         "alerts.TeamDailyBudgetExceeded.severity: expected one of"),
+    ],
+)  # fmt: skip
+def test_bad_budget_knobs_are_one_line_exit_2(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "thresholds.yaml"
+    path.write_text(content)
+    result = run_cli("check-config", "--thresholds", str(path))
+    assert result.returncode == 2, result
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+    assert str(path) in result.stderr and message in result.stderr, result.stderr
