@@ -15,18 +15,11 @@ import sys
 import time
 import tracemalloc
 
+from _measure import rss_bytes  # scripts/, first on sys.path when a script runs
 from prometheus_client import CollectorRegistry
 
 from llm_exporter import catalog
 from llm_exporter.metrics import Metrics
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def flood(n: int, trace: bool) -> dict[str, float]:

@@ -17,18 +17,11 @@ import sys
 import time
 import tracemalloc
 
+from _measure import rss_bytes  # scripts/, first on sys.path when a script runs
 from prometheus_client import CollectorRegistry
 
 from llm_exporter.cost.users import UserBudgetSettings, UserSpend
 from llm_exporter.metrics import Metrics
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def run(users: int, size: int, trace: bool) -> dict[str, float]:

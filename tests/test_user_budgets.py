@@ -140,4 +140,4 @@ def test_settings_are_checked_and_read_from_the_environment(
         assert configure_user_budgets(daily_cap_usd=5).daily_cap_usd == 5
         assert u.settings().max_users == saved.max_users
     finally:
-        u._settings = saved
+        u._settings.set(saved)

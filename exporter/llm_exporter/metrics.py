@@ -27,6 +27,7 @@ from prometheus_client.core import (
 from . import __version__, catalog, multiprocess
 from .catalog import Kind, MetricSpec
 from .guard import GuardedFamily, GuardSettings
+from .lazy import Lazy
 
 log = logging.getLogger("llm_exporter")
 
@@ -226,14 +227,8 @@ class Metrics:
             return True
 
 
-_default: Metrics | None = None
-_default_lock = threading.Lock()
+_default: Lazy[Metrics] = Lazy(Metrics)
 
 
 def default_metrics() -> Metrics:
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = Metrics()
-    return _default
+    return _default.get()

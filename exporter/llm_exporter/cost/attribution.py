@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .. import catalog
 from ..guard import OVERFLOW_VALUE
+from ..lazy import Lazy
 
 if TYPE_CHECKING:
     from ..metrics import Metrics
@@ -109,17 +110,11 @@ class AttributionSettings:
         return cls(**kwargs)
 
 
-_settings: AttributionSettings | None = None
-_settings_lock = threading.Lock()
+_settings: Lazy[AttributionSettings] = Lazy(AttributionSettings.from_env)
 
 
 def settings() -> AttributionSettings:
-    global _settings
-    if _settings is None:
-        with _settings_lock:
-            if _settings is None:
-                _settings = AttributionSettings.from_env()
-    return _settings
+    return _settings.get()
 
 
 def configure_attribution(
@@ -128,15 +123,11 @@ def configure_attribution(
     """Record only ``dimensions`` (default: all of team, feature, tenant) and keep at most
     ``max_values`` distinct values of each (default 100); ValueError for an unknown dimension,
     naming the allowed ones. Applies to attribution set from then on."""
-    global _settings
     current = settings()
-    chosen = AttributionSettings(
+    return _settings.set(AttributionSettings(
         tuple(dimensions) if dimensions is not None else current.dimensions,
         max_values if max_values is not None else current.max_values,
-    )
-    with _settings_lock:
-        _settings = chosen
-    return chosen
+    ))  # fmt: skip
 
 
 # -- the request's attribution ------------------------------------------------------------------

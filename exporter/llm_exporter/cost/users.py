@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
+from ..lazy import Lazy
 
 if TYPE_CHECKING:
     from ..metrics import Metrics
@@ -74,14 +75,11 @@ class UserBudgetSettings:
         return cls(**kwargs)
 
 
-_settings: UserBudgetSettings | None = None
+_settings: Lazy[UserBudgetSettings] = Lazy(UserBudgetSettings.from_env)
 
 
 def settings() -> UserBudgetSettings:
-    global _settings
-    if _settings is None:
-        _settings = UserBudgetSettings.from_env()
-    return _settings
+    return _settings.get()
 
 
 def configure_user_budgets(
@@ -94,13 +92,11 @@ def configure_user_budgets(
     """Set the per-user daily cap, the warning share, the tracker's size and N of the top-N
     gauges (unnamed ones keep their value); ValueError for a value out of range. Call it before
     ``instrument_openai()``."""
-    global _settings
     given = {"daily_cap_usd": daily_cap_usd, "warn_share": warn_share, "max_users": max_users,
              "top_n": top_n}  # fmt: skip
     current = settings()
-    _settings = UserBudgetSettings(**{k: getattr(current, k) if v is None else v
-                                      for k, v in given.items()})  # fmt: skip
-    return _settings
+    return _settings.set(UserBudgetSettings(**{k: getattr(current, k) if v is None else v
+                                               for k, v in given.items()}))  # fmt: skip
 
 
 class _User:

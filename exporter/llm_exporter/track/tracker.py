@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from functools import cached_property
 from typing import Any
 
 from .. import catalog
 from ..guard import GuardedFamily
+from ..lazy import Lazy
 from ..metrics import Metrics, default_metrics
 from . import nesting
 from . import retrieval as rag
@@ -239,14 +239,8 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-_default: Tracker | None = None
-_default_lock = threading.Lock()
+_default: Lazy[Tracker] = Lazy(Tracker)
 
 
 def default_tracker() -> Tracker:
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = Tracker()
-    return _default
+    return _default.get()
