@@ -57,7 +57,8 @@ def test_sampled_answers_are_scored_and_the_judges_own_calls_recorded(sim: Simul
                 and s.labels["gen_ai_request_model"] == JUDGE_MODEL)  # fmt: skip
     assert calls == 5
     cost = sum(s.value for f in env.registry.collect() for s in f.samples
-               if s.name == catalog.COST.name)  # fmt: skip
+               if s.name == catalog.COST.name
+               and s.labels["gen_ai_request_model"] == JUDGE_MODEL)  # fmt: skip
     assert cost > 0
     checks = catalog.OUTPUT_CHECKS.name
     assert sum(s.value for f in env.registry.collect() for s in f.samples
@@ -107,7 +108,7 @@ def test_the_queue_bound_holds_and_drops_are_counted() -> None:
         env = Env(judge_sim.base_url)
         judge = env.judge(sample_rate=1.0, queue_size=3, workers=1)
         accepted = sum(judge.submit("q", "a", model="gpt-4o") for _ in range(20))
-        length = env.value(catalog.JUDGE_QUEUE_LENGTH.name)
+        length = env.registry.get_sample_value(catalog.JUDGE_QUEUE_LENGTH.name)
         queued, dropped = (
             env.value(SAMPLES, outcome="queued"),
             env.value(SAMPLES, outcome="dropped"),
@@ -115,7 +116,8 @@ def test_the_queue_bound_holds_and_drops_are_counted() -> None:
         judge.close(timeout=10)
     assert queued == accepted and queued + dropped == 20
     assert 3 <= queued <= 4  # three waiting, at most one already taken by the worker
-    assert length <= 3
+    # the gauge reads the queue: three waiting, or two once the worker took the first
+    assert length is not None and 2 <= length <= 3
 
 
 @pytest.mark.parametrize(

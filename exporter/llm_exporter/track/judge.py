@@ -89,6 +89,8 @@ class Judge:
         }
         self._rng = random.Random(seed)
         self._queue: queue.Queue[_Sample | None] = queue.Queue(maxsize=queue_size)
+        # labels() is one dict lookup once a child exists (the guard keeps them); binding them
+        # here instead would open multiprocess files at set-up, where a failure would raise.
         self._samples = metrics.family(catalog.JUDGE_SAMPLES)
         self._evaluations = metrics.family(catalog.JUDGE_EVALUATIONS)
         # The queue's length is read at scrape time, except in multiprocess mode, where the
@@ -201,14 +203,9 @@ class Judge:
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued sample is judged; True unless ``timeout`` ran out first."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+        finished = self._queue.all_tasks_done  # the condition Queue.join() waits on
+        with finished:
+            return finished.wait_for(lambda: not self._queue.unfinished_tasks, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the workers after what is queued; samples still queued after ``timeout`` are
