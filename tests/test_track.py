@@ -261,10 +261,14 @@ def test_out_of_range_data_is_dropped_counted_and_logged_once(
             t.record_score("relevance", bad, model="m")  # type: ignore[arg-type]
         t.record_feedback("meh", model="m")
         t.record_feedback(["up"], model="m")
+        for rating_by_mistake in (1, 0, 1.0):  # a rating passed as feedback is no thumb
+            t.record_feedback(rating_by_mistake, model="m")
         t.record_feedback(rating=6, model="m")
     rejected = catalog.REJECTED_OBSERVATIONS.name
     assert r.value(rejected, signal="quality_score", reason="out_of_range") == 5
-    assert r.value(rejected, signal="feedback", reason="unknown_value") == 2
+    assert r.value(rejected, signal="feedback", reason="unknown_value") == 5
+    assert r.value(catalog.FEEDBACK.name, gen_ai_request_model="m", route="",
+                   feedback="positive") == 0  # fmt: skip
     assert r.value(rejected, signal="feedback_rating", reason="out_of_range") == 1
     assert r.value(catalog.QUALITY_SCORE.count, gen_ai_evaluation_name="relevance",
                    gen_ai_request_model="m") == 0  # fmt: skip

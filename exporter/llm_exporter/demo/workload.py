@@ -17,6 +17,7 @@ import openai
 
 from ..cost import attribute
 from ..track import Judge, Tracker
+from ..track.tracker import HUMAN
 from .incidents import Conditions, Workload
 
 SYSTEM = "You are a concise assistant for an online bookshop."
@@ -158,7 +159,7 @@ def _support(ctx: Ctx) -> None:
             time.sleep(ctx.rng.uniform(0.05, 0.15))  # a guardrail check on the answer
             answer = answer.strip()
         if not docs or rng.random() < 0.02:
-            tracker.handoff("human", "no_context" if not docs else "low_confidence")
+            tracker.handoff(HUMAN, "no_context" if not docs else "low_confidence")
     ctx.judge.submit(question, answer, model=model)
     if rng.random() < 0.25:
         happy = rng.random() < 0.85

@@ -12,7 +12,6 @@ into the application's request.
 
 from __future__ import annotations
 
-import math
 import os
 from functools import cached_property
 from typing import Any
@@ -27,12 +26,12 @@ from .retrieval import RetrievalScope
 from .scopes import AgentScope, StageScope, ToolScope
 
 POSITIVE, NEGATIVE = "positive", "negative"
-_FEEDBACK_VALUES: dict[Any, str] = {
-    POSITIVE: POSITIVE, "up": POSITIVE, "thumbs_up": POSITIVE, True: POSITIVE,
-    NEGATIVE: NEGATIVE, "down": NEGATIVE, "thumbs_down": NEGATIVE, False: NEGATIVE,
+_FEEDBACK_WORDS: dict[str, str] = {
+    POSITIVE: POSITIVE, "up": POSITIVE, "thumbs_up": POSITIVE,
+    NEGATIVE: NEGATIVE, "down": NEGATIVE, "thumbs_down": NEGATIVE,
 }  # fmt: skip
 VALID, INVALID = "valid", "invalid"
-HUMAN = "human"
+HUMAN = "human"  # to_agent of a handoff to a person
 _APP_INFO_ENV = {
     "app_version": "LLM_EXPORTER_APP_VERSION",
     "git_commit": "LLM_EXPORTER_GIT_COMMIT",
@@ -159,7 +158,7 @@ class Tracker:
     def record_score(self, metric: str, value: float, *, model: str = "") -> None:
         """One quality score in 0..1 for evaluation ``metric`` (faithfulness, relevance, ...)."""
         try:
-            if not _is_number(value) or not 0.0 <= value <= 1.0:
+            if not rag.is_number(value) or not 0.0 <= value <= 1.0:
                 self.metrics.reject("quality_score", "out_of_range",
                                     f"{metric}={value!r}, expected a number in 0..1")  # fmt: skip
                 return
@@ -179,7 +178,7 @@ class Tracker:
         bool), and/or a 1 to 5 ``rating``, for the answer of ``model`` on ``route``."""
         try:
             if feedback is not None:
-                kind = _FEEDBACK_VALUES.get(feedback) if _hashable(feedback) else None
+                kind = _feedback_kind(feedback)
                 if kind is None:
                     self.metrics.reject("feedback", "unknown_value",
                                         f"{feedback!r}, expected up/down, positive/negative "
@@ -187,7 +186,7 @@ class Tracker:
                 else:
                     self.feedback.labels(model, route, kind).inc()
             if rating is not None:
-                if not _is_number(rating) or not 1 <= rating <= 5:
+                if not rag.is_number(rating) or not 1 <= rating <= 5:
                     self.metrics.reject("feedback_rating", "out_of_range",
                                         f"{rating!r}, expected 1 to 5")  # fmt: skip
                 else:
@@ -227,16 +226,12 @@ class Tracker:
             self.metrics.fault("app_info", exc)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
+def _feedback_kind(value: Any) -> str | None:
+    """positive/negative for a bool or a known word; None for anything else. Only a real bool
+    counts: a 1 meant as a 1-to-5 rating must not become a thumbs up (True == 1 in a dict)."""
+    if isinstance(value, bool):
+        return POSITIVE if value else NEGATIVE
+    return _FEEDBACK_WORDS.get(value) if isinstance(value, str) else None
 
 
 _default: Lazy[Tracker] = Lazy(Tracker)
