@@ -159,6 +159,12 @@ def _incident_names() -> tuple[str, ...]:
     return tuple(INCIDENTS)
 
 
+def _judge_sample_rate() -> float:
+    from .track.judge import DEFAULT_SAMPLE_RATE
+
+    return DEFAULT_SAMPLE_RATE
+
+
 @cli.command()
 @click.option("--listen-address", default=":9464", show_default=True,
               help="host:port for /metrics.")  # fmt: skip
@@ -175,7 +181,8 @@ def _incident_names() -> tuple[str, ...]:
 @click.option("--duration", type=click.FloatRange(0, min_open=True),
               help="Stop after this many seconds (default: until Ctrl-C).")  # fmt: skip
 @click.option("--seed", type=int, help="Seed the workload's choices, for a repeatable run.")
-@click.option("--judge-sample-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+@click.option("--judge-sample-rate", type=click.FloatRange(0, 1), default=_judge_sample_rate(),
+              show_default=True,
               help="Share of support answers sent to the LLM-as-a-judge.")  # fmt: skip
 def demo(listen_address: str, workers: int, rate: float, incident: str | None,
          incident_after: float, incident_for: float, duration: float | None,

@@ -23,9 +23,6 @@ CONNECTION = "connection"
 CANCELLED = "cancelled"
 OUTPUT_PARSE = "output_parse"
 
-ERROR_TYPES = (TIMEOUT, RATE_LIMIT, SERVER_ERROR, AUTH, BAD_REQUEST, CONTEXT_LENGTH,
-               CONTENT_FILTER, CONNECTION, CANCELLED, OUTPUT_PARSE)  # fmt: skip
-
 # What other producers write in error.type for the same failures. OpenLIT and the OpenTelemetry
 # instrumentations write the exception's class name (openai's and anthropic's SDKs share these
 # names), some an HTTP status code. The rule pack reads these as the class they stand for (the

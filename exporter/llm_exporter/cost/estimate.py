@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..errortypes import classify_any
 from ..pricing import ModelInfo
 from ..yamlfile import parse_yaml
 
@@ -214,7 +215,7 @@ def run(
             stop = fatal(exc)
             if stop is not None:
                 raise stop from None
-            outcome = _error_class(exc)
+            outcome = classify_any(exc)
         with lock:
             results[(number, version)] = outcome
 
@@ -245,12 +246,6 @@ def run(
             totals.output_tokens += output_tokens
             totals.cost += price.cost(input_tokens, output_tokens, cached)
     return estimate
-
-
-def _error_class(exc: BaseException) -> str:
-    from ..instrument.classify import classify
-
-    return classify(exc)
 
 
 def chat_sender(client: Any, model: str, max_output_tokens: int | None) -> Send:

@@ -37,8 +37,6 @@ NORMAL = SimulatorConfig(
     score=0.88,
     score_jitter=0.06,
 )
-INCIDENT_NAMES = tuple(INCIDENTS)
-JUDGE_SAMPLE_RATE = 0.05  # the seed's figure: enough to see a drop within minutes
 
 
 class Demo:
@@ -51,11 +49,12 @@ class Demo:
         incident: str | None,
         incident_after: float,
         incident_for: float,
-        seed: int | None = None,
-        judge_sample_rate: float = JUDGE_SAMPLE_RATE,
+        seed: int | None,
+        judge_sample_rate: float,
     ) -> None:
         self.sim = Simulator(NORMAL)
         self.judge_sample_rate = judge_sample_rate
+        self.commit = _git_commit()  # published with each prompt-version change
         self.server = MetricsServer(REGISTRY, host, port)  # binds now: a busy port fails here
         self.workers = workers
         self.pause = workers / rate if rate > 0 else 0.0
@@ -103,7 +102,7 @@ class Demo:
                              timeout=10.0)  # fmt: skip
 
     def _publish_versions(self) -> None:
-        default_tracker().set_app_info(__version__, _git_commit(),
+        default_tracker().set_app_info(__version__, self.commit,
                                        self.workload.conditions.prompt_version)  # fmt: skip
 
     def _work(self, seed: float) -> None:

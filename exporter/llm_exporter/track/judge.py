@@ -28,6 +28,7 @@ log = logging.getLogger("llm_exporter.judge")
 
 CRITERIA = ("faithfulness", "relevance", "safety")
 QUEUED, DROPPED = "queued", "dropped"
+DEFAULT_SAMPLE_RATE = 0.05  # the seeds' figure: enough to see a quality drop within minutes
 
 _INSTRUCTIONS = (
     "You grade an AI assistant's answer. For each criterion give a score from 0.0 (worst) to "
@@ -52,7 +53,7 @@ class Judge:
         client: Any = None,
         *,
         model: str = "gpt-4o-mini",
-        sample_rate: float = 0.05,
+        sample_rate: float = DEFAULT_SAMPLE_RATE,
         queue_size: int = 1000,
         workers: int = 1,
         criteria: Sequence[str] = CRITERIA,
