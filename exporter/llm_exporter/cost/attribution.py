@@ -54,8 +54,8 @@ _INDEX = {name: i for i, name in enumerate(DIMENSIONS)}
 DEFAULT_MAX_VALUES = 100
 ENV_DIMENSIONS = "LLM_EXPORTER_ATTRIBUTION"
 ENV_MAX_VALUES = "LLM_EXPORTER_ATTRIBUTION_MAX_VALUES"
-# Value tuples whose every value was admitted are cached per registry, up to this many.
-_CACHE_LIMIT = 10_000
+# Value tuples whose every value was admitted are remembered per registry, up to this many.
+_KNOWN_LIMIT = 10_000
 
 
 def _allowed() -> str:
@@ -240,8 +240,8 @@ class AttributionGuard:
     takes the lock once."""
 
     def __init__(self, metrics: Metrics) -> None:
-        self._admitted: list[dict[str, None]] = [{} for _ in DIMENSIONS]
-        self._cache: dict[tuple[str, ...], tuple[str, ...]] = {EMPTY_VALUES: EMPTY_VALUES}
+        self._admitted: list[set[str]] = [set() for _ in DIMENSIONS]
+        self._known: set[tuple[str, ...]] = {EMPTY_VALUES}  # tuples recorded as they are
         self._lock = threading.Lock()
         # The cap in force when the registry's recorder is built (configure before
         # instrument_openai), so what is kept and the limit shown agree.
@@ -249,8 +249,7 @@ class AttributionGuard:
         self._hooks = [metrics.cap_hooks(f"attribution:{name}", self._cap) for name in DIMENSIONS]
 
     def resolve(self, values: tuple[str, ...]) -> tuple[str, ...]:
-        found = self._cache.get(values)
-        return found if found is not None else self._resolve(values)
+        return values if values in self._known else self._resolve(values)
 
     def _resolve(self, values: tuple[str, ...]) -> tuple[str, ...]:
         cap = self._cap
@@ -261,13 +260,13 @@ class AttributionGuard:
                 if not value or value in admitted:
                     out.append(value)
                 elif len(admitted) < cap:
-                    admitted[value] = None
+                    admitted.add(value)
                     on_count(len(admitted))
                     out.append(value)
                 else:
                     on_fold()
                     out.append(OVERFLOW_VALUE)
             resolved = tuple(out)
-            if resolved == values and len(self._cache) < _CACHE_LIMIT:
-                self._cache[values] = resolved
+            if resolved == values and len(self._known) < _KNOWN_LIMIT:
+                self._known.add(values)
         return resolved

@@ -18,6 +18,7 @@ from typing import Any
 from .. import catalog
 from ..cost import attribution
 from ..cost.users import UserSpend
+from ..lazy import Lazy
 from ..metrics import Metrics
 from ..pricing import ModelInfo, ModelTable
 from ..track.schema import conforms
@@ -126,7 +127,8 @@ class Recorder:
         self.cost = family(catalog.COST)
         self.tokens_total = family(catalog.TOKENS)
         self.attribution = attribution.AttributionGuard(metrics)
-        self._users: UserSpend | None = None
+        # The per-user spend tracker, built with the first call made for a user.
+        self.users: Lazy[UserSpend] = Lazy(lambda: UserSpend(metrics))
         self.unpriced = family(catalog.UNPRICED_OPERATIONS)
         self.retries = family(catalog.RETRIES)
         self.context = family(catalog.CONTEXT_WINDOW_USAGE)
@@ -148,16 +150,6 @@ class Recorder:
                     if len(self._series) < 4 * self.duration.cap:  # the guard bounds the rest
                         self._series[labels] = found
         return found
-
-    def users(self) -> UserSpend:
-        """The per-user spend tracker, built with the first call made for a user."""
-        users = self._users
-        if users is None:
-            with self._lock:
-                users = self._users
-                if users is None:
-                    users = self._users = UserSpend(self.metrics)
-        return users
 
     def fault(self, component: str, exc: BaseException) -> None:
         self.metrics.fault(component, exc)
@@ -297,7 +289,7 @@ class Call:
             attributed.cost().inc(usd)
             user = self.attribution.user
             if user is not None:
-                rec.users().add(user, usd)
+                rec.users.get().add(user, usd)
         else:
             series.unpriced().inc()
         if model is not None and model.context_window:
