@@ -96,13 +96,13 @@ class SimulatorConfig:
             "inter_chunk_s",
             "retry_after_s",
             "timeout_sleep_s",
+            "score_jitter",
         ):
             setattr(self, name, _non_negative_float(name, getattr(self, name)))
         self.cached_prompt_fraction = _fraction(
             "cached_prompt_fraction", self.cached_prompt_fraction
         )
         self.score = _fraction("score", self.score)
-        self.score_jitter = _non_negative_float("score_jitter", self.score_jitter)
         if self.seed is not None:
             _int("seed", self.seed, minimum=None)
         _int("reasoning_tokens", self.reasoning_tokens)

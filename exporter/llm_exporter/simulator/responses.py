@@ -189,26 +189,27 @@ def _sample_value(schema: Any, draw_number: Callable[[], float]) -> Any:
     return {"integer": 1, "boolean": True, "array": [], "object": {}}.get(kind, "ok")
 
 
-def request_schema(body: dict[str, Any], chat: bool) -> Any:
-    """The JSON schema a chat or responses request asks its output to follow, if any."""
+def _output_format(body: dict[str, Any], chat: bool) -> dict[str, Any] | None:
+    """The output format a chat (response_format) or responses (text.format) request asks for."""
     if chat:
         fmt = body.get("response_format")
-        holder = fmt.get("json_schema") if isinstance(fmt, dict) else None
     else:
         text = body.get("text")
-        holder = text.get("format") if isinstance(text, dict) else None
+        fmt = text.get("format") if isinstance(text, dict) else None
+    return fmt if isinstance(fmt, dict) else None
+
+
+def wants_json(body: dict[str, Any], chat: bool) -> bool:
+    fmt = _output_format(body, chat)
+    return fmt is not None and fmt.get("type") in ("json_object", "json_schema")
+
+
+def request_schema(body: dict[str, Any], chat: bool) -> Any:
+    """The JSON schema a chat or responses request asks its output to follow, if any."""
+    fmt = _output_format(body, chat)
+    # chat nests it under json_schema; responses puts it in the format itself
+    holder = (fmt.get("json_schema") if chat else fmt) if fmt is not None else None
     return holder.get("schema") if isinstance(holder, dict) else None
-
-
-def chat_wants_json(body: dict[str, Any]) -> bool:
-    fmt = body.get("response_format")
-    return isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
-
-
-def responses_wants_json(body: dict[str, Any]) -> bool:
-    text = body.get("text")
-    fmt = text.get("format") if isinstance(text, dict) else None
-    return isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
 
 
 @functools.lru_cache(maxsize=4096)

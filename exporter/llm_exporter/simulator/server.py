@@ -279,9 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
             prompt = max(n for _, n in inputs)  # the limit applies to each input
             wants_json = False
         elif endpoint == "chat.completions":
-            prompt, wants_json = r.chat_prompt_tokens(body), r.chat_wants_json(body)
+            prompt, wants_json = r.chat_prompt_tokens(body), r.wants_json(body, chat=True)
         else:
-            prompt, wants_json = r.responses_prompt_tokens(body), r.responses_wants_json(body)
+            prompt, wants_json = r.responses_prompt_tokens(body), r.wants_json(body, chat=False)
 
         error = sim._pick_error(cfg, ov.error, wants_json)
         if error is None and prompt > window:
