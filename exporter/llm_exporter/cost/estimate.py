@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class Template:
     source: str
     messages: tuple[tuple[str, str], ...]  # (role, content with placeholders)
 
-    @property
+    @cached_property  # read for every input
     def variables(self) -> list[str]:
         names = (m.group(1) for _, text in self.messages for m in _PLACEHOLDER.finditer(text))
         return list(dict.fromkeys(names))
@@ -181,11 +182,8 @@ class Estimate:
     @property
     def cost_change(self) -> float:
         """Relative change of the cost per request (0.25 = +25%); inf from a cost of 0."""
-        before = self.totals[CURRENT].per_request("cost")
-        after = self.totals[CANDIDATE].per_request("cost")
-        if before == 0:
-            return 0.0 if after == 0 else math.inf
-        return after / before - 1
+        return _change(self.totals[CURRENT].per_request("cost"),
+                       self.totals[CANDIDATE].per_request("cost"))  # fmt: skip
 
 
 Send = Callable[[list[dict[str, str]]], tuple[int, int, int]]  # -> input, output, cached
@@ -333,7 +331,15 @@ def _signed(fmt: str, value: float) -> str:
     return ("+" if value >= 0 else "-") + fmt.format(abs(value))
 
 
-def _percent(before: float, after: float) -> str:
+def _change(before: float, after: float) -> float:
+    """after relative to before (0.25 = +25%); 0 from 0 to 0, inf from 0 to more."""
     if before == 0:
-        return "n/a" if after == 0 else "new"
-    return f"{(after / before - 1) * 100:+.1f}%"
+        return 0.0 if after == 0 else math.inf
+    return after / before - 1
+
+
+def _percent(before: float, after: float) -> str:
+    change = _change(before, after)
+    if math.isinf(change):
+        return "new"
+    return "n/a" if before == 0 else f"{change * 100:+.1f}%"
