@@ -7,11 +7,10 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from llm_exporter import catalog
-from llm_exporter.metrics import Metrics
-from llm_exporter.track import Tracker
+
+from . import tracked
 
 DOCS, SCORE = catalog.RETRIEVAL_DOCUMENTS, catalog.RETRIEVAL_TOP_SCORE
 SOURCE = {catalog.DATA_SOURCE: "kb"}
@@ -23,13 +22,9 @@ class Node:  # LlamaIndex's NodeWithScore has a .score
     score: float
 
 
-class Reader:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.tracker = Tracker(Metrics(self.registry))
-
+class Reader(tracked.Reader):
     def value(self, name: str, **labels: str) -> float:
-        return self.registry.get_sample_value(name, {**SOURCE, **labels}) or 0.0
+        return super().value(name, **{**SOURCE, **labels})
 
 
 @pytest.fixture

@@ -12,23 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry
 
 from llm_exporter import catalog
-from llm_exporter.metrics import Metrics
-from llm_exporter.track import Tracker
 
-
-class Reader:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.tracker = Tracker(Metrics(self.registry))
-
-    def value(self, name: str, **labels: str) -> float:
-        return self.registry.get_sample_value(name, labels) or 0.0
-
-    def samples(self, name: str) -> list:
-        return [s for f in self.registry.collect() for s in f.samples if s.name == name]
+from .tracked import Reader
 
 
 @pytest.fixture
