@@ -95,11 +95,18 @@ def test_demo_exposes_llm_metrics_and_incident() -> None:
 def test_an_incident_is_undone_exactly() -> None:
     """Restoring merges dict knobs, so keys an incident added must be deleted again: a model
     switch that outlived its incident would look like a second incident."""
-    from llm_exporter.demo.incidents import INCIDENTS, restore_patch
+    from llm_exporter.demo.incidents import INCIDENTS, Conditions, Workload, restore_patch
     from llm_exporter.demo.runner import NORMAL
 
     for name, incident in INCIDENTS.items():
+        assert incident.simulator or incident.workload, name  # every incident changes something
         during = NORMAL.merge(incident.simulator)
+        assert (during != NORMAL) == bool(incident.simulator), name
         after = during.merge(restore_patch(NORMAL, incident))
         assert after == NORMAL, name
+        workload = Workload()
+        workload.apply(incident.workload)
+        assert (workload.conditions != Conditions()) == bool(incident.workload), name
+        workload.reset()
+        assert workload.conditions == Conditions(), name
     assert NORMAL.merge(INCIDENTS["quality-drop"].simulator).model_switch  # it did switch
