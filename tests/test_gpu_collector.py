@@ -22,7 +22,7 @@ from llm_exporter.gpu.nvml import Backoff, CountingNVML, error_class
 from llm_exporter.gpu.reader import CLOCK_EVENT_REASONS
 from llm_exporter.metrics import Metrics
 
-from .conftest import promtool_check_metrics
+from .conftest import promtool_check_metrics, wait_for
 from .fake_nvml import GIB, MIB, FakeNVML, FakeProcess
 
 P = "llm_exporter_gpu_"
@@ -92,13 +92,6 @@ class Scrape:
 
 def gpu(i: int, fake: FakeNVML) -> dict[str, str]:
     return {"gpu": str(i), "uuid": fake.gpus[i].uuid}
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
 
 
 # --- values, names, labels, units ---------------------------------------------------------------
