@@ -229,14 +229,8 @@ def test_not_supported_fields_are_absent_not_zero_and_not_asked_again(make) -> N
         assert s.has(P + name, **g3), name
     assert s.value(P + "up", **g2) == 1
     assert s.value(P + "decoder_utilization_ratio", **g2) == pytest.approx(0.04)
-    assert (
-        sum(
-            s.value(P + "collection_failures_total", error_class=c)
-            for c in ("not_supported", "unknown", "internal")
-            if s.has(P + "collection_failures_total", error_class=c)
-        )
-        == 0
-    )
+    # Unsupported is not a failure: no class of collection_failures_total counts it.
+    assert sum(x.value for x in s.find(P + "collection_failures_total")) == 0
     # A second pass does not ask again for what the GPU lacks.
     fake.calls.clear()
     steady = collector.poll_once().calls
@@ -556,6 +550,8 @@ def test_xid_not_supported_means_no_thread_and_no_failure(make) -> None:
     collector = make(fake, xid=True)
     collector.poll_once()
     wait_for(lambda: not collector.xid.running)
+    assert fake.calls["nvmlEventSetCreate"] == 1  # the watcher did start, and tried each GPU
+    assert fake.calls["nvmlDeviceRegisterEvents"] == 2
     s = Scrape(collector)
     assert s.value(P + "nvml_up") == 1 and not s.has(P + "xid_errors_total")
     assert sum(x.value for x in s.find(P + "collection_failures_total")) == 0
@@ -595,15 +591,31 @@ def test_mig_instances_memory_and_info(make) -> None:
     assert fake.calls["nvmlDeviceGetAttributes"] == 3
 
 
-def test_mig_profile_name_derived_when_the_driver_will_not_say(make) -> None:
+@pytest.mark.parametrize("answer", ["not_supported", "no_permission"])
+def test_mig_profile_name_derived_when_the_driver_will_not_say(make, answer: str) -> None:
     fake = FakeNVML(1)
     fake.enable_mig(0, count=1)
-    fake.gpus[0].unsupported.add("mig_profiles")
+    asked = []
+    if answer == "not_supported":
+        fake.gpus[0].unsupported.add("mig_profiles")
+    else:  # a real failure, not "unsupported": the lookup is quiet, so it is not counted
+
+        def denied(handle: Any, gpu_instance: int) -> Any:
+            asked.append(gpu_instance)
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NO_PERMISSION)
+
+        fake.nvmlDeviceGetGpuInstanceById = denied  # type: ignore[method-assign]
     collector = make(fake)
     collector.poll_once()
     (info,) = Scrape(collector).find(P + "mig_info")
     assert info.labels["profile"] == "1g.10gb"  # 1 slice, 9984 MiB rounded up to 10 GiB
-    assert Scrape(collector).value(P + "collection_failures_total", error_class="unknown") == 0
+    s = Scrape(collector)
+    assert s.value(P + "collection_failures_total", error_class="unknown") == 0
+    assert sum(x.value for x in s.find(P + "collection_failures_total")) == 0
+    if answer == "not_supported":
+        assert fake.calls["nvmlDeviceGetGpuInstanceById"] == 1
+    else:
+        assert asked == [1]
 
 
 def test_process_memory_is_off_by_default_and_bounded_largest_first(make) -> None:
@@ -623,6 +635,11 @@ def test_process_memory_is_off_by_default_and_bounded_largest_first(make) -> Non
     ]
     names = {x.labels["pid"]: x.labels["process_name"] for x in found}
     assert names["1029"] == "python3" and names["1028"] == "vllm" and names["1027"] == "unknown"
+    # Three names NVML answered NotFound for: looked up quietly, so not counted as failures.
+    assert fake.calls["nvmlSystemGetProcessName"] == 5
+    s = Scrape(collector)
+    assert s.value(P + "collection_failures_total", error_class="not_found") == 0
+    assert sum(x.value for x in s.find(P + "collection_failures_total")) == 0
 
 
 def _polled(collector: GpuCollector) -> GpuCollector:
