@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client.core import Metric
@@ -46,13 +46,11 @@ class GpuOptions:
     batched: bool = True
     # Per-GPU series older than this are withdrawn; None: 2 refresh intervals plus the timeout.
     max_age: float | None = None
-    backoff_initial: float = 1.0
-    backoff_max: float = 60.0
     xid: bool = True
     xid_wait_ms: int = 1000
 
     def __post_init__(self) -> None:
-        for name in ("refresh_interval", "timeout", "backoff_initial", "backoff_max"):
+        for name in ("refresh_interval", "timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.processes_max < 1:
@@ -77,8 +75,6 @@ class Snapshot:
     success_time: float | None = None
     duration: float | None = None
     calls: int | None = None
-    driver_version: str = ""
-    cuda_version: str = ""
 
 
 class GpuCollector:
@@ -101,7 +97,6 @@ class GpuCollector:
         self._wall = wall
         self.health = Health()
         module = nvml if nvml is not None else load_pynvml()
-        self._module = module
         self.nvml = CountingNVML(module) if module is not None else None
         opts = self.options
         self.session = Session(self.nvml, close_wait_s=opts.xid_wait_ms / 1000 + 1)
@@ -112,7 +107,7 @@ class GpuCollector:
             processes=opts.processes,
             processes_max=opts.processes_max,
         )
-        self.backoff = Backoff(opts.backoff_initial, opts.backoff_max, clock=monotonic)
+        self.backoff = Backoff(clock=monotonic)  # 1 s doubling to 60 s, as the XID watcher
         self.xid_counts = XidCounts()
         self.xid = (
             XidWatcher(module, self.session, self.reader.live_devices, self.xid_counts,
@@ -199,12 +194,8 @@ class GpuCollector:
             log.debug("GPU collection failed", exc_info=True)
             snap = Snapshot(success_time=self._snapshot.success_time)
         calls = self.nvml.calls if self.nvml is not None else 0
-        snap = Snapshot(
-            nvml_up=snap.nvml_up, devices=snap.devices, gpus=snap.gpus,
-            finished=self._monotonic(), success_time=snap.success_time,
-            duration=time.perf_counter() - started, calls=calls,
-            driver_version=snap.driver_version, cuda_version=snap.cuda_version,
-        )  # fmt: skip
+        snap = replace(snap, finished=self._monotonic(), duration=time.perf_counter() - started,
+                       calls=calls)  # fmt: skip
         self._snapshot = snap  # one reference swap: scrapes see the old or the new, whole
         return snap
 
@@ -243,11 +234,8 @@ class GpuCollector:
                 self.backoff.failed()
         else:
             self.backoff.reset()
-        return Snapshot(
-            nvml_up=True, devices=reader.count, gpus=tuple(readings),
-            success_time=self._wall(), driver_version=session.driver_version,
-            cuda_version=session.cuda_version,
-        )  # fmt: skip
+        return Snapshot(nvml_up=True, devices=reader.count, gpus=tuple(readings),
+                        success_time=self._wall())  # fmt: skip
 
     def _failed(self, exc: Exception) -> None:
         cls = error_class(exc)
@@ -330,10 +318,6 @@ class GpuCollector:
         for spec in GPU_SPECS:  # catalog order, so the exposition reads like the reference
             if spec.name in families:
                 yield families[spec.name]
-
-    @property
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
 
     @property
     def hung(self) -> bool:

@@ -48,7 +48,9 @@ THRESHOLDS = (
     ("max_operating", "NVML_TEMPERATURE_THRESHOLD_GPU_MAX"),
     ("memory_max_operating", "NVML_TEMPERATURE_THRESHOLD_MEM_MAX"),
 )
-PSTATE_UNKNOWN = 32
+# Performance states run from P0 to P15; NVML says NVML_PSTATE_UNKNOWN (32) when it cannot tell,
+# and that (or anything else out of range) is left out.
+PSTATE_MAX = 15
 MAX_PROCESS_NAME_LENGTH = 64
 UNKNOWN_PROCESS = "unknown"
 
@@ -290,7 +292,7 @@ class Reader:
             if value is not None:
                 r.put(spec, value * scale)
         pstate = self._get(dev, "pstate", "nvmlDeviceGetPerformanceState", h)
-        if pstate is not None and 0 <= pstate <= 15:  # 32 is "unknown"
+        if pstate is not None and 0 <= pstate <= PSTATE_MAX:
             r.put(catalog.GPU_PERFORMANCE_STATE, pstate)
         reasons = self._first(dev, "clock_events", [
             ("nvmlDeviceGetCurrentClocksEventReasons", (h,)),
