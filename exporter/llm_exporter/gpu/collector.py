@@ -24,7 +24,7 @@ from typing import Any
 from prometheus_client.core import Metric
 
 from .. import catalog
-from ..catalog import Kind, MetricSpec
+from ..catalog import MetricSpec
 from ..metrics import metric_family
 from .health import Health
 from .nvml import Backoff, CountingNVML, Session, error_class, load_pynvml
@@ -93,6 +93,7 @@ class GpuCollector:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.options = options or GpuOptions()
+        self._stale_after = self.options.stale_after  # options are frozen: once, not per scrape
         self._monotonic = monotonic
         self._wall = wall
         self.health = Health()
@@ -279,20 +280,21 @@ class GpuCollector:
             yield metric_family(spec)
 
     def collect(self) -> Iterator[Metric]:
+        """The scrape path: the reader built every label tuple and the info labels already."""
         snap = self._snapshot
         families: dict[str, Metric] = {}
 
+        def family(spec: MetricSpec) -> Metric:
+            found = families.get(spec.name)
+            if found is None:
+                found = families[spec.name] = metric_family(spec)
+            return found
+
         def add(spec: MetricSpec, labels: tuple[str, ...], value: float) -> None:
-            family = families.get(spec.name)
-            if family is None:
-                family = families[spec.name] = metric_family(spec)
-            if spec.kind is Kind.INFO:
-                family.add_metric([], dict(zip(spec.labels, labels, strict=True)))
-            else:
-                family.add_metric(labels, value)
+            family(spec).add_metric(labels, value)
 
         fresh = snap.finished is not None and (
-            self._monotonic() - snap.finished <= self.options.stale_after
+            self._monotonic() - snap.finished <= self._stale_after
         )
         answering = snap.nvml_up and fresh and not self._hung
         add(catalog.GPU_NVML_UP, (), 1.0 if answering else 0.0)
@@ -308,10 +310,11 @@ class GpuCollector:
             add(catalog.GPU_COLLECTION_FAILURES, (cls,), count)
         if fresh:
             for gpu in snap.gpus:
-                key = (str(gpu.index), gpu.uuid)
-                add(catalog.GPU_UP, key, 1.0 if gpu.up else 0.0)
-                for spec, extra, value in gpu.samples:
-                    add(spec, key + extra, value)
+                add(catalog.GPU_UP, gpu.key, 1.0 if gpu.up else 0.0)
+                for spec, info in gpu.info:
+                    family(spec).add_metric((), info)
+                for spec, labels, value in gpu.samples:
+                    add(spec, labels, value)
         for labels, count, seen in self.xid_counts.items():
             add(catalog.GPU_XID_ERRORS, labels, count)
             add(catalog.GPU_XID_LAST_SEEN, labels, seen)
