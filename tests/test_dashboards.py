@@ -19,7 +19,7 @@ from llm_exporter import catalog
 from llm_exporter.dashboards import dashboards, render
 from llm_exporter.gpu.collector import GpuCollector, GpuOptions
 from llm_exporter.metrics import Metrics
-from llm_exporter.rulegen import thresholds
+from llm_exporter.rulegen import recording, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 from llm_exporter.server import MetricsServer
 
@@ -262,8 +262,6 @@ def test_every_rule_evaluates_without_error(live: Prometheus) -> None:
             result = live.query(rule["query"])
             assert result["status"] == "success", f"{name}: {result.get('error')}"
     # The recording rules produce series from the demo's data, not just empty results.
-    for record in ("model:gen_ai_client_operations:rate5m",
-                   "model:gen_ai_client_operation_duration_seconds:p95_5m",
-                   "tool:gen_ai_execute_tool_calls:rate5m",
-                   "stage:llm_exporter_stage_duration_seconds:share5m"):  # fmt: skip
+    for record in (recording.OPS, recording.LATENCY[95], recording.TOOL_CALLS,
+                   recording.STAGE_SHARE):  # fmt: skip
         assert live.query(record)["data"]["result"], record
