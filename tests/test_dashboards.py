@@ -13,16 +13,17 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from llm_exporter import catalog
 from llm_exporter.dashboards import dashboards, render
 from llm_exporter.gpu.collector import GpuCollector, GpuOptions
 from llm_exporter.metrics import Metrics
-from llm_exporter.rulegen import thresholds
+from llm_exporter.rulegen import recording, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 from llm_exporter.server import MetricsServer
 
-from .conftest import EXE, REPO, free_port
+from .conftest import EXE, REPO, free_port, http_get, wait_for
 from .fake_nvml import FakeNVML
 from .prometheus import Prometheus, rule_files
 from .promql_names import metric_names
@@ -30,6 +31,7 @@ from .promql_names import metric_names
 GRAFANA = REPO / "grafana" / "dashboards"
 CONFIG = thresholds.load(REPO / "rules" / "thresholds.yaml", ALERTS)
 SCRAPE_SECONDS = 65
+XID = 79  # the XID code the GPU exporter reports
 # What Grafana would put in for the variables: All (a regex), and windows that fit a 1s scrape.
 SUBSTITUTIONS = {"$__rate_interval": "15s", "$__range": "2m", "$__interval": "5s",
                  "$job": ".*", "$model": ".*", "$provider": ".*", "$instance": ".*",
@@ -138,11 +140,11 @@ def test_the_seed_kpis_are_on_the_overview() -> None:
 
 
 class GpuExporter:
-    """The GPU collector over a fake NVML (2 GPUs, one throttled, one XID), served over HTTP."""
+    """The GPU collector over a fake NVML (2 GPUs, one throttled, XIDs on GPU 0), served over
+    HTTP."""
 
     def __init__(self) -> None:
         self.fake = FakeNVML(2)
-        self.fake.xid(0, 79)
         registry = CollectorRegistry()
         Metrics(registry)  # build info and self-health, as serve has them
         self.collector = GpuCollector(self.fake, GpuOptions(refresh_interval=1.0))
@@ -150,6 +152,25 @@ class GpuExporter:
         self.collector.start()
         self.server = MetricsServer(registry, "127.0.0.1", free_port()).start()
         self.address = f"127.0.0.1:{self.server.port}"
+        # The fake drops events for GPUs no event set watches: wait for the XID watcher first.
+        xid = self.collector.xid
+        assert xid is not None
+        wait_for(lambda: xid.watching == 2, timeout=10)
+
+    def xid(self, code: int) -> float:
+        """An XID on GPU 0; returns the XID counter a scrape of the exporter then shows."""
+        counted = self._xids()
+        self.fake.xid(0, code)
+        wait_for(lambda: self._xids() == counted + 1, timeout=10)
+        status, _, body = http_get(f"http://{self.address}/metrics")
+        assert status == 200
+        families = text_string_to_metric_families(body.decode())
+        return sum(s.value for f in families for s in f.samples
+                   if s.name == catalog.GPU_XID_ERRORS.name and s.labels["xid"] == str(code)
+                   and s.labels["gpu"] == "0")  # fmt: skip
+
+    def _xids(self) -> float:
+        return sum(count for _, count, _ in self.collector.xid_counts.items())
 
     def stop(self) -> None:
         self.server.stop()
@@ -173,9 +194,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     gpu = GpuExporter()
     prometheus = None
     try:
+        assert gpu.xid(XID) == 1  # the series exists before Prometheus scrapes it
         prometheus = Prometheus(workdir, {"demo": [f"127.0.0.1:{port}"], "gpu": [gpu.address]},
                                 rules)  # fmt: skip
-        time.sleep(SCRAPE_SECONDS)
+        time.sleep(SCRAPE_SECONDS / 2)
+        assert gpu.xid(XID) == 2  # and grows while it does, so the XID panel has an increase
+        time.sleep(SCRAPE_SECONDS / 2)
         yield prometheus
     finally:
         if prometheus is not None:
@@ -202,6 +226,19 @@ def test_every_panel_query_returns_data(live: Prometheus) -> None:
     assert not empty, "queries without data:\n" + "\n".join(empty)
 
 
+def test_the_xid_panel_shows_the_xids(live: Prometheus) -> None:
+    """The XID target ends in ``or vector(0)``, so "returns data" alone would pass without any
+    XID: the XID counted must be there, and its increase above 0."""
+    (panel,) = [p for p in _panels(_committed()["gpu.json"]) if p["title"] == "ECC and XID"]
+    (target,) = [t for t in panel["targets"] if "XID" in t["legendFormat"]]
+    result = live.query(_substitute(target["expr"]))
+    assert result["status"] == "success", result.get("error")
+    shown = {r["metric"].get("xid"): float(r["value"][1]) for r in result["data"]["result"]}
+    assert shown.get(str(XID), 0) > 0, shown
+    raw = live.query(f'{catalog.GPU_XID_ERRORS.name}{{gpu="0", xid="{XID}"}}')
+    assert [float(r["value"][1]) for r in raw["data"]["result"]] == [2]
+
+
 def test_every_variable_has_values(live: Prometheus) -> None:
     for name, board in _committed().items():
         for var in board["templating"]["list"]:
@@ -225,8 +262,6 @@ def test_every_rule_evaluates_without_error(live: Prometheus) -> None:
             result = live.query(rule["query"])
             assert result["status"] == "success", f"{name}: {result.get('error')}"
     # The recording rules produce series from the demo's data, not just empty results.
-    for record in ("model:gen_ai_client_operations:rate5m",
-                   "model:gen_ai_client_operation_duration_seconds:p95_5m",
-                   "tool:gen_ai_execute_tool_calls:rate5m",
-                   "stage:llm_exporter_stage_duration_seconds:share5m"):  # fmt: skip
+    for record in (recording.OPS, recording.LATENCY[95], recording.TOOL_CALLS,
+                   recording.STAGE_SHARE):  # fmt: skip
         assert live.query(record)["data"]["result"], record

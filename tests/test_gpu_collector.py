@@ -18,14 +18,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from llm_exporter import catalog
 from llm_exporter.gpu import GpuCollector, GpuOptions
+from llm_exporter.gpu.collector import GPU_SPECS
 from llm_exporter.gpu.nvml import Backoff, CountingNVML, error_class
 from llm_exporter.gpu.reader import CLOCK_EVENT_REASONS
 from llm_exporter.metrics import Metrics
 
-from .conftest import promtool_check_metrics
+from .conftest import promtool_check_metrics, wait_for
 from .fake_nvml import GIB, MIB, FakeNVML, FakeProcess
-
-P = "llm_exporter_gpu_"
 
 
 class Clock:
@@ -94,13 +93,6 @@ def gpu(i: int, fake: FakeNVML) -> dict[str, str]:
     return {"gpu": str(i), "uuid": fake.gpus[i].uuid}
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
-
-
 # --- values, names, labels, units ---------------------------------------------------------------
 
 
@@ -109,59 +101,65 @@ def test_eight_gpus_land_with_names_labels_and_base_units(make) -> None:
     collector = make(fake)
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "nvml_up") == 1 and s.value(P + "devices") == 8
+    assert s.value(catalog.GPU_NVML_UP.name) == 1 and s.value(catalog.GPU_DEVICES.name) == 8
     for i in range(8):
         g = gpu(i, fake)
-        assert s.value(P + "up", **g) == 1
-        assert s.value(P + "utilization_ratio", **g) == pytest.approx((50 + i) / 100)
-        assert s.value(P + "memory_utilization_ratio", **g) == pytest.approx((20 + i) / 100)
-        assert s.value(P + "encoder_utilization_ratio", **g) == pytest.approx(i / 100)
-        assert s.value(P + "decoder_utilization_ratio", **g) == pytest.approx(2 * i / 100)
-        assert s.value(P + "memory_total_bytes", **g) == 80 * GIB
-        assert s.value(P + "memory_used_bytes", **g) == (10 + i) * GIB
-        assert s.value(P + "memory_reserved_bytes", **g) == 512 * MIB
-        assert s.value(P + "memory_free_bytes", **g) == 80 * GIB - (10 + i) * GIB - 512 * MIB
-        assert s.value(P + "temperature_celsius", **g) == 40 + i
-        assert s.value(P + "memory_temperature_celsius", **g) == 50 + i
-        assert s.value(P + "temperature_threshold_celsius", threshold="slowdown", **g) == 89
-        assert s.value(P + "temperature_threshold_celsius", threshold="shutdown", **g) == 92
-        assert s.value(P + "power_watts", **g) == pytest.approx(300.5 + i)  # from milliwatts
-        assert s.value(P + "power_limit_watts", **g) == 700
+        assert s.value(catalog.GPU_UP.name, **g) == 1
+        assert s.value(catalog.GPU_UTILIZATION.name, **g) == pytest.approx((50 + i) / 100)
+        assert s.value(catalog.GPU_MEMORY_UTILIZATION.name, **g) == pytest.approx((20 + i) / 100)
+        assert s.value(catalog.GPU_ENCODER_UTILIZATION.name, **g) == pytest.approx(i / 100)
+        assert s.value(catalog.GPU_DECODER_UTILIZATION.name, **g) == pytest.approx(2 * i / 100)
+        assert s.value(catalog.GPU_MEMORY_TOTAL.name, **g) == 80 * GIB
+        assert s.value(catalog.GPU_MEMORY_USED.name, **g) == (10 + i) * GIB
+        assert s.value(catalog.GPU_MEMORY_RESERVED.name, **g) == 512 * MIB
+        assert s.value(catalog.GPU_MEMORY_FREE.name, **g) == 80 * GIB - (10 + i) * GIB - 512 * MIB
+        assert s.value(catalog.GPU_TEMPERATURE.name, **g) == 40 + i
+        assert s.value(catalog.GPU_MEMORY_TEMPERATURE.name, **g) == 50 + i
+        assert s.value(catalog.GPU_TEMPERATURE_THRESHOLD.name, threshold="slowdown", **g) == 89
+        assert s.value(catalog.GPU_TEMPERATURE_THRESHOLD.name, threshold="shutdown", **g) == 92
+        assert s.value(catalog.GPU_POWER.name, **g) == pytest.approx(300.5 + i)  # from milliwatts
+        assert s.value(catalog.GPU_POWER_LIMIT.name, **g) == 700
         # From millijoules, as a counter.
-        assert s.value(P + "energy_joules_total", **g) == pytest.approx((123_456_789 + i) / 1000)
-        assert s.value(P + "sm_clock_hertz", **g) == (1980 - i) * 1_000_000  # from MHz
-        assert s.value(P + "memory_clock_hertz", **g) == 2619 * 1_000_000
-        assert s.value(P + "performance_state", **g) == i % 3
+        assert s.value(catalog.GPU_ENERGY.name, **g) == pytest.approx((123_456_789 + i) / 1000)
+        assert s.value(catalog.GPU_SM_CLOCK.name, **g) == (1980 - i) * 1_000_000  # from MHz
+        assert s.value(catalog.GPU_MEMORY_CLOCK.name, **g) == 2619 * 1_000_000
+        assert s.value(catalog.GPU_PERFORMANCE_STATE.name, **g) == i % 3
         assert (
-            s.value(P + "ecc_errors_total", error_type="corrected", counter_type="volatile", **g)
+            s.value(
+                catalog.GPU_ECC_ERRORS.name, error_type="corrected", counter_type="volatile", **g
+            )
             == i
         )
         assert (
-            s.value(P + "ecc_errors_total", error_type="corrected", counter_type="aggregate", **g)
+            s.value(
+                catalog.GPU_ECC_ERRORS.name, error_type="corrected", counter_type="aggregate", **g
+            )
             == 10 + i
         )
         assert (
-            s.value(P + "ecc_errors_total", error_type="uncorrected", counter_type="aggregate", **g)
+            s.value(
+                catalog.GPU_ECC_ERRORS.name, error_type="uncorrected", counter_type="aggregate", **g
+            )
             == 1
         )
-        assert s.value(P + "remapped_rows", error_type="correctable", **g) == i
-        assert s.value(P + "remapped_rows", error_type="uncorrectable", **g) == 0
-        assert s.value(P + "row_remap_pending", **g) == 0
-        assert s.value(P + "row_remap_failed", **g) == 0
-        assert s.value(P + "retired_pages_pending", **g) == 0
-        assert s.value(P + "pcie_replays_total", **g) == 5 * i
-        assert s.value(P + "fan_speed_ratio", fan="0", **g) == pytest.approx((40 + i) / 100)
-        assert s.value(P + "mig_enabled", **g) == 0
-    assert s.value(P + "nvml_calls") > 0
-    assert s.value(P + "collection_duration_seconds") > 0
-    assert s.value(P + "last_success_timestamp_seconds") == pytest.approx(time.time(), abs=60)
+        assert s.value(catalog.GPU_REMAPPED_ROWS.name, error_type="correctable", **g) == i
+        assert s.value(catalog.GPU_REMAPPED_ROWS.name, error_type="uncorrectable", **g) == 0
+        assert s.value(catalog.GPU_ROW_REMAP_PENDING.name, **g) == 0
+        assert s.value(catalog.GPU_ROW_REMAP_FAILED.name, **g) == 0
+        assert s.value(catalog.GPU_RETIRED_PAGES_PENDING.name, **g) == 0
+        assert s.value(catalog.GPU_PCIE_REPLAYS.name, **g) == 5 * i
+        assert s.value(catalog.GPU_FAN_SPEED.name, fan="0", **g) == pytest.approx((40 + i) / 100)
+        assert s.value(catalog.GPU_MIG_ENABLED.name, **g) == 0
+    assert s.value(catalog.GPU_NVML_CALLS.name) > 0
+    assert s.value(catalog.GPU_COLLECTION_DURATION.name) > 0
+    assert s.value(catalog.GPU_LAST_SUCCESS.name) == pytest.approx(time.time(), abs=60)
 
 
 def test_info_series_carries_the_join_labels(make) -> None:
     fake = FakeNVML(8)
     collector = make(fake)
     collector.poll_once()
-    info = Scrape(collector).find(P + "info")
+    info = Scrape(collector).find(catalog.GPU_INFO.name)
     assert len(info) == 8
     by_gpu = {s.labels["gpu"]: s for s in info}
     assert by_gpu["3"].value == 1
@@ -181,10 +179,14 @@ def test_clock_events_one_series_per_reason(make) -> None:
     collector.poll_once()
     s = Scrape(collector)
     reasons = {label for label, _ in CLOCK_EVENT_REASONS}
-    assert {x.labels["reason"] for x in s.find(P + "clock_event_active", gpu="1")} == reasons
-    active = {x.labels["reason"] for x in s.find(P + "clock_event_active", gpu="1") if x.value}
+    assert {
+        x.labels["reason"] for x in s.find(catalog.GPU_CLOCK_EVENT_ACTIVE.name, gpu="1")
+    } == reasons
+    active = {
+        x.labels["reason"] for x in s.find(catalog.GPU_CLOCK_EVENT_ACTIVE.name, gpu="1") if x.value
+    }
     assert active == {"sw_power_cap", "hw_slowdown"}
-    assert not any(x.value for x in s.find(P + "clock_event_active", gpu="0"))
+    assert not any(x.value for x in s.find(catalog.GPU_CLOCK_EVENT_ACTIVE.name, gpu="0"))
     # The bits are NVML's, the same for the clock-event and the older throttle-reasons call.
     for label, bit in CLOCK_EVENT_REASONS:
         camel = "".join(word.title() for word in label.split("_"))
@@ -221,29 +223,23 @@ def test_not_supported_fields_are_absent_not_zero_and_not_asked_again(make) -> N
     first = collector.poll_once().calls
     s = Scrape(collector)
     g2, g3 = gpu(2, fake), gpu(3, fake)
-    for name in (
-        "fan_speed_ratio",
-        "memory_temperature_celsius",
-        "ecc_errors_total",
-        "encoder_utilization_ratio",
-        "power_watts",
-        "remapped_rows",
-        "row_remap_pending",
-        "temperature_threshold_celsius",
-        "mig_enabled",
+    for spec in (
+        catalog.GPU_FAN_SPEED,
+        catalog.GPU_MEMORY_TEMPERATURE,
+        catalog.GPU_ECC_ERRORS,
+        catalog.GPU_ENCODER_UTILIZATION,
+        catalog.GPU_POWER,
+        catalog.GPU_REMAPPED_ROWS,
+        catalog.GPU_ROW_REMAP_PENDING,
+        catalog.GPU_TEMPERATURE_THRESHOLD,
+        catalog.GPU_MIG_ENABLED,
     ):
-        assert not s.has(P + name, **g2), name
-        assert s.has(P + name, **g3), name
-    assert s.value(P + "up", **g2) == 1
-    assert s.value(P + "decoder_utilization_ratio", **g2) == pytest.approx(0.04)
-    assert (
-        sum(
-            s.value(P + "collection_failures_total", error_class=c)
-            for c in ("not_supported", "unknown", "internal")
-            if s.has(P + "collection_failures_total", error_class=c)
-        )
-        == 0
-    )
+        assert not s.has(spec.name, **g2), spec.name
+        assert s.has(spec.name, **g3), spec.name
+    assert s.value(catalog.GPU_UP.name, **g2) == 1
+    assert s.value(catalog.GPU_DECODER_UTILIZATION.name, **g2) == pytest.approx(0.04)
+    # Unsupported is not a failure: no class of collection_failures_total counts it.
+    assert sum(x.value for x in s.find(catalog.GPU_COLLECTION_FAILURES.name)) == 0
     # A second pass does not ask again for what the GPU lacks.
     fake.calls.clear()
     steady = collector.poll_once().calls
@@ -266,19 +262,20 @@ def test_batched_reads_cut_calls_and_agree_with_single_calls(make) -> None:
     assert single.calls["nvmlDeviceGetTotalEccErrors"] == 8 * 4
     assert calls_batched + 8 * 7 == calls_single  # 8 single calls become 1 per GPU
     a, b = Scrape(with_batch), Scrape(without)
-    for name in (
-        "energy_joules_total",
-        "pcie_replays_total",
-        "ecc_errors_total",
-        "remapped_rows",
-        "row_remap_failed",
-        "retired_pages_pending",
+    for spec in (
+        catalog.GPU_ENERGY,
+        catalog.GPU_PCIE_REPLAYS,
+        catalog.GPU_ECC_ERRORS,
+        catalog.GPU_REMAPPED_ROWS,
+        catalog.GPU_ROW_REMAP_FAILED,
+        catalog.GPU_RETIRED_PAGES_PENDING,
     ):
-        assert [(x.labels, x.value) for x in a.find(P + name)] == [
-            (x.labels, x.value) for x in b.find(P + name)
-        ], name
+        assert [(x.labels, x.value) for x in a.find(spec.name)] == [
+            (x.labels, x.value) for x in b.find(spec.name)
+        ], spec.name
     # Memory temperature exists only as a field: without the batch it is absent, not 0.
-    assert a.has(P + "memory_temperature_celsius") and not b.has(P + "memory_temperature_celsius")
+    memory_temperature = catalog.GPU_MEMORY_TEMPERATURE.name
+    assert a.has(memory_temperature) and not b.has(memory_temperature)
 
 
 def test_field_the_batch_cannot_answer_falls_back_to_its_single_call(make) -> None:
@@ -291,8 +288,8 @@ def test_field_the_batch_cannot_answer_falls_back_to_its_single_call(make) -> No
     collector = make(fake)
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "energy_joules_total", gpu="1") == pytest.approx(123_456.790)
-    assert s.value(P + "row_remap_pending", gpu="1") == 1
+    assert s.value(catalog.GPU_ENERGY.name, gpu="1") == pytest.approx(123_456.790)
+    assert s.value(catalog.GPU_ROW_REMAP_PENDING.name, gpu="1") == 1
     assert fake.calls["nvmlDeviceGetTotalEnergyConsumption"] == 1
     assert fake.calls["nvmlDeviceGetRemappedRows"] == 1
 
@@ -310,13 +307,15 @@ def test_older_driver_fallbacks(make) -> None:
         collector.poll_once()
     s = Scrape(collector)
     g = gpu(1, fake)
-    active = {x.labels["reason"] for x in s.find(P + "clock_event_active", **g) if x.value}
+    active = {
+        x.labels["reason"] for x in s.find(catalog.GPU_CLOCK_EVENT_ACTIVE.name, **g) if x.value
+    }
     assert active == {"sw_power_cap", "hw_slowdown"}  # from the throttle-reasons call
-    assert s.value(P + "temperature_celsius", **g) == 41
+    assert s.value(catalog.GPU_TEMPERATURE.name, **g) == 41
     # v1 memory: reserved counts as used, and there is no reserved series.
-    assert s.value(P + "memory_used_bytes", **g) == 11 * GIB + 512 * MIB
-    assert not s.has(P + "memory_reserved_bytes")
-    assert s.value(P + "energy_joules_total", **g) == pytest.approx(123_456.790)
+    assert s.value(catalog.GPU_MEMORY_USED.name, **g) == 11 * GIB + 512 * MIB
+    assert not s.has(catalog.GPU_MEMORY_RESERVED.name)
+    assert s.value(catalog.GPU_ENERGY.name, **g) == pytest.approx(123_456.790)
     # The calls that failed once are not tried again.
     assert fake.calls["nvmlDeviceGetCurrentClocksEventReasons"] == 2
     assert fake.calls["nvmlDeviceGetFieldValues"] == 2
@@ -332,9 +331,11 @@ def test_an_unexpected_fault_is_counted_and_the_rest_still_served(make) -> None:
     collector = make(fake)
     collector.poll_once()
     s = Scrape(collector)
-    assert not s.has(P + "power_watts")
-    assert s.value(P + "collection_failures_total", error_class="internal") == 2
-    assert s.value(P + "up", gpu="0") == 1 and s.has(P + "power_limit_watts", gpu="0")
+    assert not s.has(catalog.GPU_POWER.name)
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="internal") == 2
+    assert s.value(catalog.GPU_UP.name, gpu="0") == 1 and s.has(
+        catalog.GPU_POWER_LIMIT.name, gpu="0"
+    )
 
 
 # --- lost GPUs, missing library, unloaded driver ------------------------------------------------
@@ -347,23 +348,25 @@ def test_lost_gpu_goes_down_and_recovers_after_backoff(make) -> None:
     fake.gpus[3].lost = True
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "up", **gpu(3, fake)) == 0
-    assert [x.name for x in s.samples if x.labels.get("gpu") == "3"] == [P + "up"]
-    assert s.value(P + "up", **gpu(4, fake)) == 1 and s.has(P + "power_watts", gpu="4")
-    assert s.value(P + "collection_failures_total", error_class="gpu_is_lost") == 1
-    assert s.value(P + "nvml_up") == 1  # the other seven are fine
+    assert s.value(catalog.GPU_UP.name, **gpu(3, fake)) == 0
+    assert [x.name for x in s.samples if x.labels.get("gpu") == "3"] == [catalog.GPU_UP.name]
+    assert s.value(catalog.GPU_UP.name, **gpu(4, fake)) == 1 and s.has(
+        catalog.GPU_POWER.name, gpu="4"
+    )
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="gpu_is_lost") == 1
+    assert s.value(catalog.GPU_NVML_UP.name) == 1  # the other seven are fine
     fake.gpus[3].lost = False
     collector.poll_once()  # within the back-off: no re-initialisation yet
     assert fake.calls["nvmlInit"] == 1
-    assert Scrape(collector).value(P + "up", **gpu(3, fake)) == 0
+    assert Scrape(collector).value(catalog.GPU_UP.name, **gpu(3, fake)) == 0
     clock.advance(1.0)
     collector.poll_once()
     s = Scrape(collector)
     assert fake.calls["nvmlInit"] == 2 and fake.calls["nvmlShutdown"] == 1
     assert fake.initialized == 1
-    assert s.value(P + "up", **gpu(3, fake)) == 1
-    assert s.value(P + "power_watts", **gpu(3, fake)) == pytest.approx(303.5)
-    assert s.value(P + "collection_failures_total", error_class="gpu_is_lost") == 1
+    assert s.value(catalog.GPU_UP.name, **gpu(3, fake)) == 1
+    assert s.value(catalog.GPU_POWER.name, **gpu(3, fake)) == pytest.approx(303.5)
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="gpu_is_lost") == 1
 
 
 def test_backoff_doubles_while_the_gpu_stays_lost() -> None:
@@ -381,14 +384,16 @@ def test_gpu_lost_at_discovery_is_retried_with_growing_delays(make, caplog) -> N
     fake.gpus[1].lost = True
     collector = make(fake, clock)
     collector.poll_once()
-    assert Scrape(collector).value(P + "up", gpu="1", uuid="") == 0  # never seen: no UUID yet
+    assert (
+        Scrape(collector).value(catalog.GPU_UP.name, gpu="1", uuid="") == 0
+    )  # never seen: no UUID yet
     inits = []
     for _ in range(14):  # 0.5 s steps: re-initialised after 1 s, then 2 s later, then 4 s
         clock.advance(0.5)
         collector.poll_once()
         inits.append(fake.calls["nvmlInit"])
     assert inits == [1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4]
-    assert Scrape(collector).value(P + "up", gpu="0") == 1
+    assert Scrape(collector).value(catalog.GPU_UP.name, gpu="0") == 1
     # Each retry is not news: the log says it once.
     info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert sum("re-initialising NVML" in m for m in info) == 1
@@ -407,9 +412,9 @@ def test_gpu_gone_after_reinitialisation_stays_reported_down_by_uuid(make) -> No
     clock.advance(1.0)
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "up", gpu="3", uuid=lost.uuid) == 0
-    assert [s.value(P + "up", gpu=str(i)) for i in range(3)] == [1, 1, 1]
-    assert s.value(P + "devices") == 3
+    assert s.value(catalog.GPU_UP.name, gpu="3", uuid=lost.uuid) == 0
+    assert [s.value(catalog.GPU_UP.name, gpu=str(i)) for i in range(3)] == [1, 1, 1]
+    assert s.value(catalog.GPU_DEVICES.name) == 3
 
 
 def test_library_missing_reports_nvml_down_logs_once_and_stays_valid(make, caplog) -> None:
@@ -421,10 +426,10 @@ def test_library_missing_reports_nvml_down_logs_once_and_stays_valid(make, caplo
         collector.poll_once()
         clock.advance(10)
     s = Scrape(collector)
-    assert s.value(P + "nvml_up") == 0
-    assert s.value(P + "collection_failures_total", error_class="library_not_found") == 3
-    assert not s.has(P + "up") and not s.has(P + "devices")
-    assert not s.has(P + "last_success_timestamp_seconds")
+    assert s.value(catalog.GPU_NVML_UP.name) == 0
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="library_not_found") == 3
+    assert not s.has(catalog.GPU_UP.name) and not s.has(catalog.GPU_DEVICES.name)
+    assert not s.has(catalog.GPU_LAST_SUCCESS.name)
     warnings = [
         r
         for r in caplog.records
@@ -436,7 +441,7 @@ def test_library_missing_reports_nvml_down_logs_once_and_stays_valid(make, caplo
     # The driver appears later: picked up without a restart, and said so.
     fake.library_missing = False
     collector.poll_once()
-    assert Scrape(collector).value(P + "nvml_up") == 1
+    assert Scrape(collector).value(catalog.GPU_NVML_UP.name) == 1
     assert any("NVML up: 8 GPU(s)" in r.getMessage() for r in caplog.records)
 
 
@@ -446,8 +451,8 @@ def test_no_pynvml_at_all_is_a_down_state_not_a_crash(make, monkeypatch) -> None
     collector.poll_once()
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "nvml_up") == 0
-    assert s.value(P + "collection_failures_total", error_class="library_not_found") == 1
+    assert s.value(catalog.GPU_NVML_UP.name) == 0
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="library_not_found") == 1
 
 
 def test_driver_unloaded_mid_run_takes_nvml_down_then_back(make) -> None:
@@ -457,14 +462,14 @@ def test_driver_unloaded_mid_run_takes_nvml_down_then_back(make) -> None:
     fake.fail_all = pynvml.NVML_ERROR_DRIVER_NOT_LOADED
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "nvml_up") == 0 and not s.has(P + "up")
-    assert s.value(P + "collection_failures_total", error_class="driver_not_loaded") == 1
-    assert s.has(P + "last_success_timestamp_seconds")  # still says when data was last good
+    assert s.value(catalog.GPU_NVML_UP.name) == 0 and not s.has(catalog.GPU_UP.name)
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="driver_not_loaded") == 1
+    assert s.has(catalog.GPU_LAST_SUCCESS.name)  # still says when data was last good
     fake.fail_all = None
     clock.advance(1.0)
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "nvml_up") == 1 and s.value(P + "up", gpu="2") == 1
+    assert s.value(catalog.GPU_NVML_UP.name) == 1 and s.value(catalog.GPU_UP.name, gpu="2") == 1
 
 
 # --- hangs and staleness ------------------------------------------------------------------------
@@ -474,23 +479,23 @@ def test_hanging_call_scrapes_serve_the_cache_and_count_a_timeout(make) -> None:
     fake = FakeNVML(2)
     collector = make(fake, refresh_interval=0.05, timeout=0.2, max_age=30)
     collector.start()
-    assert Scrape(collector).value(P + "power_watts", gpu="1") == pytest.approx(301.5)
+    assert Scrape(collector).value(catalog.GPU_POWER.name, gpu="1") == pytest.approx(301.5)
     fake.hang_on = "nvmlDeviceGetPowerUsage"
     try:
         assert fake.hanging.wait(2)
         started = time.perf_counter()
         s = Scrape(collector)
         assert time.perf_counter() - started < 0.2  # the scrape does not wait for NVML
-        assert s.value(P + "power_watts", gpu="1") == pytest.approx(301.5)  # the cache
+        assert s.value(catalog.GPU_POWER.name, gpu="1") == pytest.approx(301.5)  # the cache
         wait_for(lambda: collector.hung)
         s = Scrape(collector)
-        assert s.value(P + "collection_failures_total", error_class="timeout") == 1
-        assert s.value(P + "nvml_up") == 0
-        assert s.value(P + "up", gpu="0") == 1 and s.has(P + "power_watts", gpu="0")
+        assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="timeout") == 1
+        assert s.value(catalog.GPU_NVML_UP.name) == 0
+        assert s.value(catalog.GPU_UP.name, gpu="0") == 1 and s.has(catalog.GPU_POWER.name, gpu="0")
     finally:
         fake.release.set()
-    wait_for(lambda: Scrape(collector).value(P + "nvml_up") == 1)
-    assert Scrape(collector).value(P + "collection_failures_total", error_class="timeout") == 1
+    wait_for(lambda: Scrape(collector).value(catalog.GPU_NVML_UP.name) == 1)
+    assert Scrape(collector).value(catalog.GPU_COLLECTION_FAILURES.name, error_class="timeout") == 1
 
 
 def test_stale_snapshot_is_withdrawn_not_served_as_current(make) -> None:
@@ -498,11 +503,11 @@ def test_stale_snapshot_is_withdrawn_not_served_as_current(make) -> None:
     collector = make(fake, clock, refresh_interval=5, timeout=5)  # stale after 2*5+5 s
     collector.poll_once()
     clock.advance(14.9)
-    assert Scrape(collector).has(P + "power_watts")
+    assert Scrape(collector).has(catalog.GPU_POWER.name)
     clock.advance(0.2)
     s = Scrape(collector)
-    assert not s.has(P + "power_watts") and not s.has(P + "up")
-    assert s.value(P + "nvml_up") == 0 and s.has(P + "last_success_timestamp_seconds")
+    assert not s.has(catalog.GPU_POWER.name) and not s.has(catalog.GPU_UP.name)
+    assert s.value(catalog.GPU_NVML_UP.name) == 0 and s.has(catalog.GPU_LAST_SUCCESS.name)
 
 
 def test_start_and_stop_leave_no_threads_and_nvml_shut_down(make) -> None:
@@ -524,19 +529,19 @@ def test_xid_events_between_two_scrapes_are_all_counted(make) -> None:
     collector = make(fake, xid=True)
     collector.poll_once()
     wait_for(lambda: collector.xid.watching == 8)
-    assert not Scrape(collector).has(P + "xid_errors_total")
+    assert not Scrape(collector).has(catalog.GPU_XID_ERRORS.name)
     before = time.time()
     for index, code in ((2, 79), (2, 79), (5, 48), (2, 13)):
         fake.xid(index, code)
     wait_for(lambda: sum(c for _, c, _ in collector.xid_counts.items()) == 4)
     s = Scrape(collector)
-    assert s.value(P + "xid_errors_total", xid="79", **gpu(2, fake)) == 2
-    assert s.value(P + "xid_errors_total", xid="13", **gpu(2, fake)) == 1
-    assert s.value(P + "xid_errors_total", xid="48", **gpu(5, fake)) == 1
-    seen = s.value(P + "xid_last_seen_timestamp_seconds", xid="48", gpu="5")
+    assert s.value(catalog.GPU_XID_ERRORS.name, xid="79", **gpu(2, fake)) == 2
+    assert s.value(catalog.GPU_XID_ERRORS.name, xid="13", **gpu(2, fake)) == 1
+    assert s.value(catalog.GPU_XID_ERRORS.name, xid="48", **gpu(5, fake)) == 1
+    seen = s.value(catalog.GPU_XID_LAST_SEEN.name, xid="48", gpu="5")
     assert before <= seen <= time.time()
     # Counted once, not again on the next scrape.
-    assert Scrape(collector).value(P + "xid_errors_total", xid="79", gpu="2") == 2
+    assert Scrape(collector).value(catalog.GPU_XID_ERRORS.name, xid="79", gpu="2") == 2
 
 
 def test_xid_watching_resumes_after_reinitialisation(make) -> None:
@@ -553,7 +558,7 @@ def test_xid_watching_resumes_after_reinitialisation(make) -> None:
     wait_for(lambda: collector.xid.watching == 4)
     fake.xid(3, 94)
     wait_for(lambda: collector.xid_counts.items() != [])
-    assert Scrape(collector).value(P + "xid_errors_total", xid="94", gpu="3") == 1
+    assert Scrape(collector).value(catalog.GPU_XID_ERRORS.name, xid="94", gpu="3") == 1
 
 
 def test_xid_not_supported_means_no_thread_and_no_failure(make) -> None:
@@ -563,9 +568,11 @@ def test_xid_not_supported_means_no_thread_and_no_failure(make) -> None:
     collector = make(fake, xid=True)
     collector.poll_once()
     wait_for(lambda: not collector.xid.running)
+    assert fake.calls["nvmlEventSetCreate"] == 1  # the watcher did start, and tried each GPU
+    assert fake.calls["nvmlDeviceRegisterEvents"] == 2
     s = Scrape(collector)
-    assert s.value(P + "nvml_up") == 1 and not s.has(P + "xid_errors_total")
-    assert sum(x.value for x in s.find(P + "collection_failures_total")) == 0
+    assert s.value(catalog.GPU_NVML_UP.name) == 1 and not s.has(catalog.GPU_XID_ERRORS.name)
+    assert sum(x.value for x in s.find(catalog.GPU_COLLECTION_FAILURES.name)) == 0
 
 
 # --- MIG and processes --------------------------------------------------------------------------
@@ -581,11 +588,11 @@ def test_mig_instances_memory_and_info(make) -> None:
     collector.poll_once()
     collector.poll_once()
     s = Scrape(collector)
-    assert s.value(P + "mig_enabled", **gpu(0, fake)) == 1
-    assert s.value(P + "mig_enabled", **gpu(1, fake)) == 0
-    assert not s.has(P + "mig_enabled", gpu="2")  # no MIG support: absent, not 0
-    assert not s.has(P + "utilization_ratio", gpu="0")  # NVML has none in MIG mode
-    info = {x.labels["mig_uuid"]: x.labels for x in s.find(P + "mig_info")}
+    assert s.value(catalog.GPU_MIG_ENABLED.name, **gpu(0, fake)) == 1
+    assert s.value(catalog.GPU_MIG_ENABLED.name, **gpu(1, fake)) == 0
+    assert not s.has(catalog.GPU_MIG_ENABLED.name, gpu="2")  # no MIG support: absent, not 0
+    assert not s.has(catalog.GPU_UTILIZATION.name, gpu="0")  # NVML has none in MIG mode
+    info = {x.labels["mig_uuid"]: x.labels for x in s.find(catalog.GPU_MIG_INFO.name)}
     assert info[migs[0].uuid] == {
         "gpu": "0",
         "uuid": fake.gpus[0].uuid,
@@ -596,21 +603,39 @@ def test_mig_instances_memory_and_info(make) -> None:
     }
     assert info[migs[2].uuid]["profile"] == "1c.3g.40gb"
     for n, mig in enumerate(migs):
-        assert s.value(P + "mig_memory_total_bytes", mig_uuid=mig.uuid, gpu="0") == 9984 * MIB
-        assert s.value(P + "mig_memory_used_bytes", mig_uuid=mig.uuid, gpu="0") == (n + 1) * GIB
+        assert s.value(catalog.GPU_MIG_MEMORY_TOTAL.name, mig_uuid=mig.uuid, gpu="0") == 9984 * MIB
+        assert (
+            s.value(catalog.GPU_MIG_MEMORY_USED.name, mig_uuid=mig.uuid, gpu="0") == (n + 1) * GIB
+        )
     # Static facts are read once per instance, not every pass.
     assert fake.calls["nvmlDeviceGetAttributes"] == 3
 
 
-def test_mig_profile_name_derived_when_the_driver_will_not_say(make) -> None:
+@pytest.mark.parametrize("answer", ["not_supported", "no_permission"])
+def test_mig_profile_name_derived_when_the_driver_will_not_say(make, answer: str) -> None:
     fake = FakeNVML(1)
     fake.enable_mig(0, count=1)
-    fake.gpus[0].unsupported.add("mig_profiles")
+    asked = []
+    if answer == "not_supported":
+        fake.gpus[0].unsupported.add("mig_profiles")
+    else:  # a real failure, not "unsupported": the lookup is quiet, so it is not counted
+
+        def denied(handle: Any, gpu_instance: int) -> Any:
+            asked.append(gpu_instance)
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NO_PERMISSION)
+
+        fake.nvmlDeviceGetGpuInstanceById = denied  # type: ignore[method-assign]
     collector = make(fake)
     collector.poll_once()
-    (info,) = Scrape(collector).find(P + "mig_info")
+    (info,) = Scrape(collector).find(catalog.GPU_MIG_INFO.name)
     assert info.labels["profile"] == "1g.10gb"  # 1 slice, 9984 MiB rounded up to 10 GiB
-    assert Scrape(collector).value(P + "collection_failures_total", error_class="unknown") == 0
+    s = Scrape(collector)
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="unknown") == 0
+    assert sum(x.value for x in s.find(catalog.GPU_COLLECTION_FAILURES.name)) == 0
+    if answer == "not_supported":
+        assert fake.calls["nvmlDeviceGetGpuInstanceById"] == 1
+    else:
+        assert asked == [1]
 
 
 def test_process_memory_is_off_by_default_and_bounded_largest_first(make) -> None:
@@ -618,9 +643,9 @@ def test_process_memory_is_off_by_default_and_bounded_largest_first(make) -> Non
     fake.gpus[1].processes = [FakeProcess(1000 + n, n * MIB) for n in range(30)]
     fake.gpus[1].graphics_processes = [FakeProcess(1029, 100 * MIB), FakeProcess(7, None)]
     fake.process_names = {1029: "/opt/venv/bin/python3", 1028: "vllm"}
-    assert not Scrape(_polled(make(fake))).has(P + "process_memory_used_bytes")
+    assert not Scrape(_polled(make(fake))).has(catalog.GPU_PROCESS_MEMORY_USED.name)
     collector = _polled(make(fake, processes=True, processes_max=5))
-    found = Scrape(collector).find(P + "process_memory_used_bytes", **gpu(1, fake))
+    found = Scrape(collector).find(catalog.GPU_PROCESS_MEMORY_USED.name, **gpu(1, fake))
     assert [(x.labels["pid"], x.value) for x in found] == [
         ("1029", 100 * MIB),
         ("1028", 28 * MIB),
@@ -630,6 +655,11 @@ def test_process_memory_is_off_by_default_and_bounded_largest_first(make) -> Non
     ]
     names = {x.labels["pid"]: x.labels["process_name"] for x in found}
     assert names["1029"] == "python3" and names["1028"] == "vllm" and names["1027"] == "unknown"
+    # Three names NVML answered NotFound for: looked up quietly, so not counted as failures.
+    assert fake.calls["nvmlSystemGetProcessName"] == 5
+    s = Scrape(collector)
+    assert s.value(catalog.GPU_COLLECTION_FAILURES.name, error_class="not_found") == 0
+    assert sum(x.value for x in s.find(catalog.GPU_COLLECTION_FAILURES.name)) == 0
 
 
 def _polled(collector: GpuCollector) -> GpuCollector:
@@ -663,15 +693,14 @@ def test_full_eight_gpu_exposition_passes_promtool(make) -> None:
     registry = CollectorRegistry()
     registry.register(collector)
     families = {f.name: f for f in parse_om(generate_openmetrics(registry).decode())}
-    assert families[P + "energy_joules"].unit == "joules"
-    assert families[P + "power_watts"].unit == "watts"
+    assert families[catalog.GPU_ENERGY.base_name].unit == "joules"
+    assert families[catalog.GPU_POWER.name].unit == "watts"
 
 
 def test_catalog_and_collector_agree_on_every_gpu_family(make) -> None:
     _, collector = _full(make)
     s = Scrape(collector)
-    declared = {spec.name for spec in catalog.all_specs() if spec.group == "gpu"}
-    assert s.names() == declared
+    assert s.names() == {spec.name for spec in GPU_SPECS}
     # And the registry learns the names without a collection, clash-free beside the others.
     registry = CollectorRegistry()
     Metrics(registry)

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from llm_exporter import catalog
+from llm_exporter.gpu.collector import GPU_SPECS
 
 from .conftest import ServeProcess, http_get, promtool_check_metrics, run_cli
 
@@ -65,7 +66,8 @@ def test_no_gpu_serves_no_gpu_series() -> None:
     finally:
         proc.stop()
     assert status == 200 and catalog.BUILD_INFO.name.encode() in body
-    assert b"llm_exporter_gpu_" not in body
+    # base_name: a prefix of every sample name of the family (_total, _created, _info).
+    assert [spec.name for spec in GPU_SPECS if spec.base_name.encode() in body] == []
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import catalog as c
 from . import queries as q
-from .model import Annotation, Variable
+from .model import Annotation, Panel, Target, Variable
 
 OVERVIEW_UID = "llm-exporter-overview"
 COST_UID = "llm-exporter-cost"
@@ -14,12 +14,11 @@ GPU_UID = "llm-exporter-gpu"
 _CALLS = c.OPERATION_DURATION.count
 
 
-def variables(model: bool = True, provider: bool = True) -> tuple[Variable, ...]:
+def variables(provider: bool = True) -> tuple[Variable, ...]:
     out = [Variable("job", "Job", f"label_values({_CALLS}, job)")]
     if provider:
         out.append(Variable("provider", "Provider", _values(c.PROVIDER)))
-    if model:
-        out.append(Variable("model", "Model", _values(c.REQUEST_MODEL)))
+    out.append(Variable("model", "Model", _values(c.REQUEST_MODEL)))
     return tuple(out)
 
 
@@ -32,6 +31,13 @@ def _changed(labels: str) -> str:
     info = q.sel(c.APP_INFO.name, q.APP)
     return (f"count by (job, {labels}) ({info})\nunless\n"
             f"count by (job, {labels}) ({info} offset 5m)")  # fmt: skip
+
+
+def cost_per_hour_by_model(description: str) -> Panel:
+    """Spend per hour at the current rate by model (the overview's and the cost dashboard's)."""
+    return Panel("Cost per hour by model", description, "currencyUSD",
+                 (Target(f"{q.sum_rate((c.REQUEST_MODEL,), c.COST.name, q.LLM)} * 3600",
+                         "{{" + c.REQUEST_MODEL + "}}"),), stacked=True)  # fmt: skip
 
 
 def annotations() -> tuple[Annotation, ...]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import catalog as c
-from ..rulegen import promql
+from ..rulegen import promql, recording
 from ..rulegen.thresholds import Config
 from . import queries as q
-from .common import COST_UID, OVERVIEW_UID, annotations, variables
+from .common import COST_UID, OVERVIEW_UID, annotations, cost_per_hour_by_model, variables
 from .model import Dashboard, Panel, Row, Target
 
 TITLE = "LLM cost"
@@ -38,7 +38,8 @@ def build(config: Config) -> Dashboard:
         Panel("Month to date and forecast", "Spend since the first of the month, and where it "
               "ends if the last day's (1d) rate holds for the days left. The month-over-month "
               "alerts compare the same figures with last month's (recorded as "
-              "app:llm_exporter_cost_usd:month_to_date, last_month_to_date, last_month).",
+              f"{recording.MONTH_TO_DATE}, {recording.LAST_MONTH_TO_DATE}, "
+              f"{recording.LAST_MONTH}).",
               "currencyUSD",
               (Target(month_to_date, "month to date", instant=True),
                Target(forecast, "month-end forecast", instant=True)),
@@ -50,10 +51,7 @@ def build(config: Config) -> Dashboard:
               (Target(f"{q.sum_rate((MODEL,), cost, q.LLM)}\n/\n"
                       f"{q.sum_rate((MODEL,), c.OPERATION_DURATION.count, q.LLM, *counted)}",
                       "{{gen_ai_request_model}}"),), decimals=5),
-        Panel("Cost per hour by model", "Spend per hour at the current rate, by model.",
-              "currencyUSD",
-              (Target(f"{q.sum_rate((MODEL,), cost, q.LLM)} * 3600", "{{gen_ai_request_model}}"),),
-              stacked=True),
+        cost_per_hour_by_model("Spend per hour at the current rate, by model."),
         Panel("Unpriced calls", "Calls per second to models the price table does not know: they "
               "add no cost, so add their prices (LLM_EXPORTER_MODELS).", "reqps",
               (Target(q.sum_rate((c.RESPONSE_MODEL,), c.UNPRICED_OPERATIONS.name,

@@ -76,13 +76,14 @@ def build(config: Config) -> Dashboard:
                Target(f"time() - {q.sel(c.GPU_LAST_SUCCESS.name, (q.INSTANCE,))}",
                       "{{instance}} seconds since success"))),
     ))  # fmt: skip
+    node_gpus = q.sel(c.GPU_INFO.name, (q.INSTANCE,))
     return Dashboard(
         uid=GPU_UID, title=TITLE,
         description="The GPUs under the models, from llm-exporter serve (NVML).",
         tags=("llm-exporter", "gpu"), rows=(load, heat, errors),
         variables=(
             Variable("instance", "Node", f"label_values({c.GPU_INFO.name}, instance)"),
-            Variable("gpu", "GPU", f"label_values({q.sel(c.GPU_INFO.name, (q.INSTANCE,))}, gpu)"),
+            Variable("gpu", "GPU", f"label_values({node_gpus}, {c.GPU})"),
         ),
-        time_from="now-6h", links=((("LLM overview", OVERVIEW_UID)),),
+        links=((("LLM overview", OVERVIEW_UID)),),
     )  # fmt: skip

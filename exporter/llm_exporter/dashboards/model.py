@@ -69,7 +69,6 @@ class Variable:
     name: str
     label: str
     query: str  # label_values(metric{...}, label)
-    include_all: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,6 @@ class Annotation:
     title: str  # Grafana's titleFormat, with {{label}}
     text: str
     color: str
-    step: str = "60s"
 
 
 @dataclass
@@ -92,7 +90,6 @@ class Dashboard:
     variables: tuple[Variable, ...] = ()
     annotations: tuple[Annotation, ...] = ()
     time_from: str = "now-6h"
-    refresh: str = "30s"
     links: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (title, uid)
 
     def panels(self) -> list[Panel]:
@@ -142,7 +139,7 @@ class Dashboard:
             "time": {"from": self.time_from, "to": "now"},
             "timepicker": {},
             "timezone": "",
-            "refresh": self.refresh,
+            "refresh": "30s",
             "links": [{"title": title, "type": "link", "url": f"/d/{uid}",
                        "keepTime": True, "includeVars": True} for title, uid in self.links],
             "templating": {"list": [_datasource_variable(),
@@ -231,7 +228,7 @@ def _variable_json(v: Variable) -> dict[str, Any]:
     return {"name": v.name, "label": v.label, "type": "query", "datasource": DATASOURCE,
             "query": {"query": v.query, "refId": f"{v.name}-values"},
             "definition": v.query, "refresh": 2, "sort": 1, "multi": True,
-            "includeAll": v.include_all, "allValue": ".*" if v.include_all else None,
+            "includeAll": True, "allValue": ".*",
             "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
             "hide": 0, "options": [], "regex": ""}  # fmt: skip
 
@@ -244,5 +241,5 @@ def _builtin_annotation() -> dict[str, Any]:
 
 def _annotation_json(a: Annotation) -> dict[str, Any]:
     return {"name": a.name, "datasource": DATASOURCE, "enable": True, "hide": False,
-            "iconColor": a.color, "expr": a.expr, "step": a.step, "titleFormat": a.title,
+            "iconColor": a.color, "expr": a.expr, "step": "60s", "titleFormat": a.title,
             "textFormat": a.text, "useValueForTime": False}  # fmt: skip

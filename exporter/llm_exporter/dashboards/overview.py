@@ -7,7 +7,15 @@ from __future__ import annotations
 from .. import catalog as c
 from ..rulegen.thresholds import Config
 from . import queries as q
-from .common import COST_UID, GPU_UID, OVERVIEW_UID, QUALITY_UID, annotations, variables
+from .common import (
+    COST_UID,
+    GPU_UID,
+    OVERVIEW_UID,
+    QUALITY_UID,
+    annotations,
+    cost_per_hour_by_model,
+    variables,
+)
 from .model import Dashboard, Panel, Row, Target, Threshold
 
 TITLE = "LLM overview"
@@ -68,10 +76,8 @@ def build(config: Config) -> Dashboard:
         Panel("Tokens per second", "Input and output tokens per second, by model.", "short",
               (Target(q.sum_rate((MODEL, c.TOKEN_TYPE), TOK.sum, q.LLM),
                       "{{gen_ai_request_model}} {{gen_ai_token_type}}"),), stacked=True),
-        Panel("Cost per hour by model", "Spend per hour at the current rate, by model (models "
-              "without a price add nothing; see the cost dashboard).", "currencyUSD",
-              (Target(f"{q.sum_rate((MODEL,), c.COST.name, q.LLM)} * 3600",
-                      "{{gen_ai_request_model}}"),), stacked=True),
+        cost_per_hour_by_model("Spend per hour at the current rate, by model (models without "
+                               "a price add nothing; see the cost dashboard)."),
     ))  # fmt: skip
     # Other producers' class names (RateLimitError, 429) shown as the class the alerts use.
     by_class = q.error_classes(q.rate(D.count, q.LLM, *failed), config)

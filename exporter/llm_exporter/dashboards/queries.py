@@ -14,7 +14,7 @@ JOB = Matcher("job", "=~", "$job")
 MODEL = Matcher(c.REQUEST_MODEL, "=~", "$model")
 PROVIDER = Matcher(c.PROVIDER, "=~", "$provider")
 INSTANCE = Matcher("instance", "=~", "$instance")
-GPU = Matcher("gpu", "=~", "$gpu")
+GPU = Matcher(c.GPU, "=~", "$gpu")
 
 LLM = (JOB, PROVIDER, MODEL)  # LLM-call families
 APP = (JOB,)  # agents, tools, stages, self-health

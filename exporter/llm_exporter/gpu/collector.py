@@ -18,13 +18,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client.core import Metric
 
 from .. import catalog
-from ..catalog import Kind, MetricSpec
+from ..catalog import MetricSpec
 from ..metrics import metric_family
 from .health import Health
 from .nvml import Backoff, CountingNVML, Session, error_class, load_pynvml
@@ -46,13 +46,11 @@ class GpuOptions:
     batched: bool = True
     # Per-GPU series older than this are withdrawn; None: 2 refresh intervals plus the timeout.
     max_age: float | None = None
-    backoff_initial: float = 1.0
-    backoff_max: float = 60.0
     xid: bool = True
     xid_wait_ms: int = 1000
 
     def __post_init__(self) -> None:
-        for name in ("refresh_interval", "timeout", "backoff_initial", "backoff_max"):
+        for name in ("refresh_interval", "timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.processes_max < 1:
@@ -77,8 +75,6 @@ class Snapshot:
     success_time: float | None = None
     duration: float | None = None
     calls: int | None = None
-    driver_version: str = ""
-    cuda_version: str = ""
 
 
 class GpuCollector:
@@ -97,11 +93,11 @@ class GpuCollector:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.options = options or GpuOptions()
+        self._stale_after = self.options.stale_after  # options are frozen: once, not per scrape
         self._monotonic = monotonic
         self._wall = wall
         self.health = Health()
         module = nvml if nvml is not None else load_pynvml()
-        self._module = module
         self.nvml = CountingNVML(module) if module is not None else None
         opts = self.options
         self.session = Session(self.nvml, close_wait_s=opts.xid_wait_ms / 1000 + 1)
@@ -112,7 +108,7 @@ class GpuCollector:
             processes=opts.processes,
             processes_max=opts.processes_max,
         )
-        self.backoff = Backoff(opts.backoff_initial, opts.backoff_max, clock=monotonic)
+        self.backoff = Backoff(clock=monotonic)  # 1 s doubling to 60 s, as the XID watcher
         self.xid_counts = XidCounts()
         self.xid = (
             XidWatcher(module, self.session, self.reader.live_devices, self.xid_counts,
@@ -199,12 +195,8 @@ class GpuCollector:
             log.debug("GPU collection failed", exc_info=True)
             snap = Snapshot(success_time=self._snapshot.success_time)
         calls = self.nvml.calls if self.nvml is not None else 0
-        snap = Snapshot(
-            nvml_up=snap.nvml_up, devices=snap.devices, gpus=snap.gpus,
-            finished=self._monotonic(), success_time=snap.success_time,
-            duration=time.perf_counter() - started, calls=calls,
-            driver_version=snap.driver_version, cuda_version=snap.cuda_version,
-        )  # fmt: skip
+        snap = replace(snap, finished=self._monotonic(), duration=time.perf_counter() - started,
+                       calls=calls)  # fmt: skip
         self._snapshot = snap  # one reference swap: scrapes see the old or the new, whole
         return snap
 
@@ -243,11 +235,8 @@ class GpuCollector:
                 self.backoff.failed()
         else:
             self.backoff.reset()
-        return Snapshot(
-            nvml_up=True, devices=reader.count, gpus=tuple(readings),
-            success_time=self._wall(), driver_version=session.driver_version,
-            cuda_version=session.cuda_version,
-        )  # fmt: skip
+        return Snapshot(nvml_up=True, devices=reader.count, gpus=tuple(readings),
+                        success_time=self._wall())  # fmt: skip
 
     def _failed(self, exc: Exception) -> None:
         cls = error_class(exc)
@@ -291,20 +280,21 @@ class GpuCollector:
             yield metric_family(spec)
 
     def collect(self) -> Iterator[Metric]:
+        """The scrape path: the reader built every label tuple and the info labels already."""
         snap = self._snapshot
         families: dict[str, Metric] = {}
 
+        def family(spec: MetricSpec) -> Metric:
+            found = families.get(spec.name)
+            if found is None:
+                found = families[spec.name] = metric_family(spec)
+            return found
+
         def add(spec: MetricSpec, labels: tuple[str, ...], value: float) -> None:
-            family = families.get(spec.name)
-            if family is None:
-                family = families[spec.name] = metric_family(spec)
-            if spec.kind is Kind.INFO:
-                family.add_metric([], dict(zip(spec.labels, labels, strict=True)))
-            else:
-                family.add_metric(labels, value)
+            family(spec).add_metric(labels, value)
 
         fresh = snap.finished is not None and (
-            self._monotonic() - snap.finished <= self.options.stale_after
+            self._monotonic() - snap.finished <= self._stale_after
         )
         answering = snap.nvml_up and fresh and not self._hung
         add(catalog.GPU_NVML_UP, (), 1.0 if answering else 0.0)
@@ -320,20 +310,17 @@ class GpuCollector:
             add(catalog.GPU_COLLECTION_FAILURES, (cls,), count)
         if fresh:
             for gpu in snap.gpus:
-                key = (str(gpu.index), gpu.uuid)
-                add(catalog.GPU_UP, key, 1.0 if gpu.up else 0.0)
-                for spec, extra, value in gpu.samples:
-                    add(spec, key + extra, value)
+                add(catalog.GPU_UP, gpu.key, 1.0 if gpu.up else 0.0)
+                for spec, info in gpu.info:
+                    family(spec).add_metric((), info)
+                for spec, labels, value in gpu.samples:
+                    add(spec, labels, value)
         for labels, count, seen in self.xid_counts.items():
             add(catalog.GPU_XID_ERRORS, labels, count)
             add(catalog.GPU_XID_LAST_SEEN, labels, seen)
         for spec in GPU_SPECS:  # catalog order, so the exposition reads like the reference
             if spec.name in families:
                 yield families[spec.name]
-
-    @property
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
 
     @property
     def hung(self) -> bool:

@@ -48,7 +48,9 @@ THRESHOLDS = (
     ("max_operating", "NVML_TEMPERATURE_THRESHOLD_GPU_MAX"),
     ("memory_max_operating", "NVML_TEMPERATURE_THRESHOLD_MEM_MAX"),
 )
-PSTATE_UNKNOWN = 32
+# Performance states run from P0 to P15; NVML says NVML_PSTATE_UNKNOWN (32) when it cannot tell,
+# and that (or anything else out of range) is left out.
+PSTATE_MAX = 15
 MAX_PROCESS_NAME_LENGTH = 64
 UNKNOWN_PROCESS = "unknown"
 
@@ -112,20 +114,31 @@ _FIELD_UNSUPPORTED = ("NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_INVALID_ARGUMENT",
 
 
 Sample = tuple[MetricSpec, tuple[str, ...], float]
+InfoSample = tuple[MetricSpec, dict[str, str]]  # an info series: its labels, value 1
 
 
 @dataclass
 class GpuReading:
-    """What one pass learnt about one GPU: samples keyed by catalog spec, with the label values
-    that follow ``gpu`` and ``uuid``. A GPU that is down has ``up`` False and no samples."""
+    """What one pass learnt about one GPU: samples keyed by catalog spec, each with its full
+    label values (``gpu`` and ``uuid`` first), and info series with their labels as a dict, all
+    built here in the poller so a scrape only hands them to metric families. A GPU that is down
+    has ``up`` False and neither samples nor info."""
 
     index: int
     uuid: str
     up: bool
     samples: list[Sample] = field(default_factory=list)
+    info: list[InfoSample] = field(default_factory=list)
+    key: tuple[str, str] = field(init=False)  # the values of catalog.GPU_LABELS
+
+    def __post_init__(self) -> None:
+        self.key = (str(self.index), self.uuid)
 
     def put(self, spec: MetricSpec, value: float, *extra: str) -> None:
-        self.samples.append((spec, extra, float(value)))
+        self.samples.append((spec, self.key + extra, float(value)))
+
+    def put_info(self, spec: MetricSpec, *extra: str) -> None:
+        self.info.append((spec, dict(zip(spec.labels, self.key + extra, strict=True))))
 
 
 @dataclass
@@ -290,7 +303,7 @@ class Reader:
             if value is not None:
                 r.put(spec, value * scale)
         pstate = self._get(dev, "pstate", "nvmlDeviceGetPerformanceState", h)
-        if pstate is not None and 0 <= pstate <= 15:  # 32 is "unknown"
+        if pstate is not None and 0 <= pstate <= PSTATE_MAX:
             r.put(catalog.GPU_PERFORMANCE_STATE, pstate)
         reasons = self._first(dev, "clock_events", [
             ("nvmlDeviceGetCurrentClocksEventReasons", (h,)),
@@ -308,8 +321,7 @@ class Reader:
         if self.processes:
             self._read_processes(dev, r)
         # Added last, so a GPU lost half-way through yields no info series either.
-        info = (dev.name, dev.pci_bus_id, driver_version, cuda_version)
-        r.samples.insert(0, (catalog.GPU_INFO, info, 1.0))
+        r.put_info(catalog.GPU_INFO, dev.name, dev.pci_bus_id, driver_version, cuda_version)
         return r
 
     def _read_utilization(self, dev: Device, r: GpuReading) -> None:
@@ -419,7 +431,7 @@ class Reader:
                 mem = self._call(dev, "nvmlDeviceGetMemoryInfo", mig)
             except (_Unsupported, _Failed):
                 continue
-            r.put(catalog.GPU_MIG_INFO, 1, mig_uuid, *static)
+            r.put_info(catalog.GPU_MIG_INFO, mig_uuid, *static)
             r.put(catalog.GPU_MIG_MEMORY_TOTAL, mem.total, mig_uuid)
             r.put(catalog.GPU_MIG_MEMORY_USED, mem.used, mig_uuid)
 

@@ -16,16 +16,16 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from ..guard import OVERFLOW_VALUE
 from .health import Health
 from .nvml import UNSUPPORTED_ERRORS, Backoff, Session, as_text, error_class, is_error
 from .reader import Device
 
 log = logging.getLogger("llm_exporter.gpu")
 
-# Distinct XID codes kept per GPU; further codes fold into "other" (labels stay bounded even if
-# a broken driver reports garbage codes).
+# Distinct XID codes kept per GPU; further codes fold into the label guard's overflow value
+# ("other"), so labels stay bounded even if a broken driver reports garbage codes.
 MAX_XID_CODES = 64
-OVERFLOW_XID = "other"
 
 
 def handle_key(handle: Any) -> Hashable:
@@ -50,7 +50,7 @@ class XidCounts:
         with self._lock:
             codes = self._codes.setdefault(uuid, set())
             if xid not in codes:
-                xid = xid if len(codes) < MAX_XID_CODES else OVERFLOW_XID
+                xid = xid if len(codes) < MAX_XID_CODES else OVERFLOW_VALUE
                 codes.add(xid)
             entry = self._counts.setdefault((str(index), uuid, xid), [0.0, 0.0])
             entry[0] += 1
@@ -83,7 +83,7 @@ class XidWatcher:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._backoff = Backoff(initial=1.0, maximum=60.0)
+        self._backoff = Backoff()
         self.watching = 0  # GPUs registered for events right now
 
     @property
