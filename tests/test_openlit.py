@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from llm_exporter import catalog
 from llm_exporter.dashboards import dashboards
-from llm_exporter.rulegen import recording, thresholds
+from llm_exporter.rulegen import recording, render, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 
 from .conftest import REPO, free_port
@@ -412,7 +412,7 @@ def test_go_float_format() -> None:
         "0.01", "5.12", "81.92", "1", "262144", "1.048576e+06", "6.7108864e+07"]  # fmt: skip
 
 
-RECORDING_GROUP = "llm-exporter.recording"
+RECORDING_GROUP = render.group_name(render.RECORDING)
 JOBS = ("openlit", "collector")
 
 
