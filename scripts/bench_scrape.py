@@ -45,7 +45,7 @@ from prometheus_client import (
     start_http_server,
 )
 
-from llm_exporter import catalog
+from llm_exporter import catalog, multiprocess
 from llm_exporter.guard import GuardSettings
 from llm_exporter.metrics import Metrics
 from llm_exporter.server import MetricsServer
@@ -163,7 +163,7 @@ def measure(shape: str, size: int, scrapes: int) -> dict:
 def merge_ms(series: int, workers: int, scrapes: int) -> tuple[float, int]:
     """Multiprocess mode: ``workers`` processes write ``series`` each, then one scrape merges."""
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": folder}
+        env = {**os.environ, multiprocess.ENV: folder}
         for _ in range(workers):
             subprocess.run([sys.executable, __file__, "--write", f"histogram:{series}"], env=env,
                            check=True)  # fmt: skip
@@ -174,8 +174,6 @@ def merge_ms(series: int, workers: int, scrapes: int) -> tuple[float, int]:
 
 
 def merge(scrapes: int) -> None:
-    from llm_exporter import multiprocess
-
     registry = multiprocess.registry()
     generate_latest(registry)
     times = []

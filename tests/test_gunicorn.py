@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from llm_exporter import catalog
+from llm_exporter import __version__, catalog, multiprocess
 from llm_exporter.simulator import Simulator, SimulatorConfig
 
 from .conftest import REPO, free_port
@@ -31,7 +31,7 @@ class Gunicorn:
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder), "SIM_URL": sim_url}
+        env = {**os.environ, multiprocess.ENV: str(folder), "SIM_URL": sim_url}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind",
              f"127.0.0.1:{self.port}", "--config", str(REPO / "tests" / "gunicorn_conf.py"),
@@ -98,7 +98,7 @@ def test_four_workers_count_every_call_exactly(app: Gunicorn) -> None:
     samples = app.scrape()
     check_totals(samples, first)
     build = [ls for (n, ls), v in samples.items() if n == catalog.BUILD_INFO.name and v == 1]
-    assert len(build) == 1 and ("version", "0.1.0") in build[0]
+    assert len(build) == 1 and ("version", __version__) in build[0]
     sets = total(samples, catalog.LABEL_SETS.name, metric=catalog.OPERATION_DURATION.name)
     assert sets == 1  # livemax: one label set in every worker, not one per worker
 

@@ -149,7 +149,7 @@ def test_the_bridge_writes_what_the_otel_prometheus_exporter_writes() -> None:
     provider.shutdown()
     assert got == want
     names = {name for name, _, _ in got}
-    assert {CALLS, "gen_ai_client_token_usage_bucket", "gen_ai_usage_cost_USD_sum",
+    assert {CALLS, catalog.TOKEN_USAGE.bucket, "gen_ai_usage_cost_USD_sum",
             "db_total_requests_total", "queue_depth", "gpu_utilization"} <= names  # fmt: skip
     # Success writes error_type="" (a label on the family's other points), which PromQL reads
     # as no label: the rule pack's error_type="" matches it either way.
@@ -446,9 +446,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
 
 def _wait_for_rules(prometheus: Prometheus, timeout: float = 60) -> None:
     """Until the last LLM-call recording rules have series for both jobs (a few seconds)."""
-    last = ["model:llm_exporter_cost_usd:per_operation_rate5m{job='openlit'}"] + [
-        f"model_error_type:gen_ai_client_operation_errors:ratio_rate5m{{job='{job}'}}"
-        for job in JOBS]  # fmt: skip
+    last = [f"{recording.COST_PER_OP}{{job='openlit'}}"] + [
+        f"{recording.ERROR_CLASS_RATIO}{{job='{job}'}}" for job in JOBS]  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(prometheus.query(q).get("data", {}).get("result") for q in last):
@@ -500,22 +499,18 @@ def test_the_recording_rules_read_openlit_and_a_collector(live: Prometheus) -> N
             if not live.query(f'{record}{{job="{job}"}}')["data"]["result"]:
                 empty.append(record)
         assert not empty, f"{job}: recording rules without data: {empty}"
-        assert {"model:gen_ai_client_operations:rate5m", "app:gen_ai_client_operations:rate5m",
-                "model:gen_ai_client_operation_errors:ratio_rate5m",
-                "model_error_type:gen_ai_client_operation_errors:ratio_rate5m",
-                "model:gen_ai_client_operation_duration_seconds:p95_5m",
-                "model:gen_ai_client_operation_duration_seconds:slow_ratio_rate5m",
-                "model:gen_ai_client_operation_time_to_first_chunk_seconds:p95_5m",
-                "model:gen_ai_client_token_usage:per_operation_rate5m",
-                "response_model:gen_ai_client_operations:rate5m"} <= set(covered), job  # fmt: skip
+        assert {recording.OPS, recording.APP_OPS, recording.ERROR_RATIO,
+                recording.ERROR_CLASS_RATIO, recording.LATENCY[95], recording.slow_ratio("5m"),
+                recording.TTFC_Q[95], recording.TOKENS_PER_OP,
+                recording.RESPONSE_OPS} <= set(covered), job  # fmt: skip
         if job == "openlit":
-            assert "model:llm_exporter_cost_usd:per_operation_rate5m" in covered
+            assert recording.COST_PER_OP in covered
     # Other producers' error classes read as ours; gen_ai_system fills the provider.
-    by_class = live.query("model_error_type:gen_ai_client_operation_errors:ratio_rate5m")
+    by_class = live.query(recording.ERROR_CLASS_RATIO)
     assert {
         (r["metric"]["job"], r["metric"]["error_type"]) for r in by_class["data"]["result"]
     } == {("openlit", "rate_limit"), ("collector", "rate_limit")}
-    ops = live.query('model:gen_ai_client_operations:rate5m{job="collector"}')["data"]["result"]
+    ops = live.query(f'{recording.OPS}{{job="collector"}}')["data"]["result"]
     assert {(r["metric"]["gen_ai_provider_name"], r["metric"]["gen_ai_request_model"])
             for r in ops} == {("openai", "gpt-4o"), ("openai", "gpt-4o-mini")}  # fmt: skip
 
