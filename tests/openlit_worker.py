@@ -10,8 +10,9 @@ Scenarios:
                  instrument_openai() as well, another round.
   native-first   instrument_openai(), then use_openlit(), a round; then a call through the bare
                  client.post(), which OpenLIT does not wrap.
-  native-owns    use_openlit(disabled_instrumentors=["openai"], otlp_endpoint=--otlp) and
-                 instrument_openai(), a round, then the providers flushed.
+  native-owns    use_openlit(disabled_instrumentors=["openai"], otlp_endpoint=--otlp,
+                 otlp_headers=--otlp-headers) and instrument_openai(), a round, then the
+                 providers flushed.
   serve          use_openlit(), the registry on /metrics at --port (prints "port N" once
                  serving), calls until stdin closes: the scrape target of the live test.
 """
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("scenario", choices=("openlit-first", "native-first", "native-owns",
                                              "serve"))  # fmt: skip
     parser.add_argument("--otlp")
+    parser.add_argument("--otlp-headers")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
 
@@ -126,6 +128,7 @@ def main() -> None:
             out["phase2"] = _samples(metrics.registry)
         elif args.scenario == "native-owns":
             handle = llm_exporter.use_openlit(metrics=metrics, otlp_endpoint=args.otlp,
+                                              otlp_headers=args.otlp_headers,
                                               disabled_instrumentors=["openai"])  # fmt: skip
             llm_exporter.instrument_openai(metrics=metrics)
             out["calls1"] = one_round(client, aclient)

@@ -190,16 +190,19 @@ def test_openlit_cost_maps_onto_the_spend_counter_and_no_price_onto_unpriced() -
 
 
 class OtlpRecorder:
-    """An OTLP/HTTP endpoint that accepts everything and notes what was posted where."""
+    """An OTLP/HTTP endpoint that accepts everything and notes what was posted where, and with
+    which headers (names in lower case)."""
 
     def __init__(self) -> None:
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 recorder.paths.append(self.path)
+                recorder.headers.append({k.lower(): v for k, v in self.headers.items()})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
@@ -217,6 +220,11 @@ class OtlpRecorder:
         self.server.server_close()
 
 
+# Written as OTEL_EXPORTER_OTLP_HEADERS is: a plain value, spaces, a URL-encoded one.
+OTLP_HEADERS = "Authorization=Bearer t0ken, X-Team = search%2Fads"
+SENT_HEADERS = {"authorization": "Bearer t0ken", "x-team": "search/ads"}
+
+
 @pytest.fixture(scope="module")
 def runs() -> Iterator[dict[str, Any]]:
     """The worker's scenarios, run side by side; each scenario's JSON, stdout and recorder."""
@@ -229,9 +237,9 @@ def runs() -> Iterator[dict[str, Any]]:
                                           text=True),
         "native-first": subprocess.Popen([*WORKER, "native-first"], cwd=REPO, text=True,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-        "native-owns": subprocess.Popen([*WORKER, "native-owns", "--otlp", asked.url], cwd=REPO,
-                                        text=True, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE),
+        "native-owns": subprocess.Popen([*WORKER, "native-owns", "--otlp", asked.url,
+                                         "--otlp-headers", OTLP_HEADERS], cwd=REPO, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE),
     }  # fmt: skip
     out: dict[str, Any] = {"recorders": {"quiet": quiet, "asked": asked}}
     try:
@@ -322,8 +330,20 @@ def test_nothing_leaves_the_process_unless_asked(runs: dict[str, Any]) -> None:
     assert runs["recorders"]["quiet"].paths == []
     assert first["stdout"].strip().count("\n") == 0
     assert first["result"]["second_call_same_handle"] is True
-    # otlp_endpoint= given: spans (OpenLIT's httpx instrumentation) and metrics went there.
-    assert {"/v1/traces", "/v1/metrics"} <= set(runs["recorders"]["asked"].paths)
+    # otlp_endpoint= given: spans (OpenLIT's httpx instrumentation) and metrics went there,
+    # each with the otlp_headers= given as a string.
+    asked = runs["recorders"]["asked"]
+    assert {"/v1/traces", "/v1/metrics"} <= set(asked.paths)
+    assert all(h.items() >= SENT_HEADERS.items() for h in asked.headers), asked.headers
+
+
+def test_otlp_headers_read_as_the_sdk_reads_its_environment() -> None:
+    from llm_exporter.sources.openlit import _headers
+
+    assert _headers(OTLP_HEADERS) == SENT_HEADERS
+    assert _headers("x-ok=1,no-equals-sign") == {"x-ok": "1"}  # the bad pair is left out
+    assert _headers({"X-Key": "v"}) == {"X-Key": "v"}
+    assert _headers(None) is None and _headers("") is None and _headers({}) is None
 
 
 # -- the rule pack and the overview dashboard on OpenLIT and a Collector, in a real Prometheus -----
