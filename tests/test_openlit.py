@@ -240,6 +240,8 @@ def runs() -> Iterator[dict[str, Any]]:
         "native-owns": subprocess.Popen([*WORKER, "native-owns", "--otlp", asked.url,
                                          "--otlp-headers", OTLP_HEADERS], cwd=REPO, text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+        "metrics-off": subprocess.Popen([*WORKER, "metrics-off"], cwd=REPO, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE),
     }  # fmt: skip
     out: dict[str, Any] = {"recorders": {"quiet": quiet, "asked": asked}}
     try:
@@ -321,6 +323,12 @@ def test_both_instrumentations_count_each_call_once(runs: dict[str, Any]) -> Non
     owns = runs["native-owns"]["result"]
     assert _total(owns["phase1"], CALLS) == _native(owns["phase1"], CALLS) == owns["calls1"]
     assert _total(owns["phase1"], CALLS, error_type="rate_limit") == 1
+    # OpenLIT's metrics off (disable_metrics): it still wraps the calls, but records nothing,
+    # so every call is llm-exporter's.
+    off = runs["metrics-off"]
+    samples, calls = off["result"]["phase1"], off["result"]["calls1"]
+    assert _total(samples, CALLS) == _native(samples, CALLS) == calls
+    assert "leaves openai calls that OpenLIT records" not in off["stderr"]
 
 
 def test_nothing_leaves_the_process_unless_asked(runs: dict[str, Any]) -> None:
