@@ -27,7 +27,7 @@ from llm_exporter.dashboards import dashboards
 from llm_exporter.rulegen import recording, render, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 
-from .conftest import REPO, free_port
+from .conftest import REPO, free_port, sample_sum
 from .fake_nvml import MIB, FakeNVML
 from .prometheus import Prometheus, rule_files
 from .promql_names import metric_names
@@ -47,11 +47,6 @@ LEFT_AS_IS = {
 
 def _family(sample_name: str) -> str:
     return re.sub(r"_(bucket|sum|count)$", "", sample_name)
-
-
-def _total(samples: list[list[Any]], name: str, **labels: str) -> float:
-    return sum(v for n, lab, v in samples
-               if n == name and all(lab.get(k) == want for k, want in labels.items()))  # fmt: skip
 
 
 def _native(samples: list[list[Any]], name: str) -> float:
@@ -262,16 +257,16 @@ def runs() -> Iterator[dict[str, Any]]:
 def test_openlit_calls_are_served_under_catalog_names(runs: dict[str, Any]) -> None:
     result = runs["openlit-first"]["result"]
     samples, calls = result["phase1"], result["calls1"]
-    assert _total(samples, CALLS) == calls
-    assert _total(samples, CALLS, error_type="RateLimitError") == 1
+    assert sample_sum(samples, CALLS) == calls
+    assert sample_sum(samples, CALLS, error_type="RateLimitError") == 1
     # Every call that answered has output tokens (all but the embeddings and the 429).
-    assert _total(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="output") == calls - 2
-    assert _total(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="input") == calls - 1
+    assert sample_sum(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="output") == calls - 2
+    assert sample_sum(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="input") == calls - 1
     # Both streams (stream=True, and the stream() helper) have a first chunk.
-    assert _total(samples, catalog.TIME_TO_FIRST_CHUNK.count) == 2
-    assert _total(samples, catalog.COST.name, gen_ai_request_model="gpt-4o-mini") > 0
-    assert _total(samples, catalog.UNPRICED_OPERATIONS.name) == 1  # local-llama
-    assert _total(samples, catalog.UNPRICED_OPERATIONS.name, gen_ai_request_model="local-llama")
+    assert sample_sum(samples, catalog.TIME_TO_FIRST_CHUNK.count) == 2
+    assert sample_sum(samples, catalog.COST.name, gen_ai_request_model="gpt-4o-mini") > 0
+    assert sample_sum(samples, catalog.UNPRICED_OPERATIONS.name) == 1  # local-llama
+    assert sample_sum(samples, catalog.UNPRICED_OPERATIONS.name, gen_ai_request_model="local-llama")
     # Everything OpenLIT recorded is a catalog family or one of those documented as left as is.
     families = {_family(name) for name, _, _ in samples} - {"target_info"}
     unknown = families - {s.name for s in catalog.all_specs()} - LEFT_AS_IS
@@ -307,27 +302,27 @@ def test_openlit_gpu_gauges_are_read_in_the_catalogs_units(runs: dict[str, Any])
 def test_both_instrumentations_count_each_call_once(runs: dict[str, Any]) -> None:
     # OpenLIT first, llm-exporter's hook added later: OpenLIT keeps the calls it wraps.
     first = runs["openlit-first"]["result"]
-    assert _total(first["phase1"], CALLS) == first["calls1"]
-    assert _total(first["phase2"], CALLS) == first["calls1"] + first["calls2"]
+    assert sample_sum(first["phase1"], CALLS) == first["calls1"]
+    assert sample_sum(first["phase2"], CALLS) == first["calls1"] + first["calls2"]
     assert _native(first["phase2"], CALLS) == 0
-    assert _total(first["phase2"], catalog.COST.name) == pytest.approx(
-        2 * _total(first["phase1"], catalog.COST.name))  # fmt: skip
+    assert sample_sum(first["phase2"], catalog.COST.name) == pytest.approx(
+        2 * sample_sum(first["phase1"], catalog.COST.name))  # fmt: skip
     # llm-exporter first, then OpenLIT: the same; a call OpenLIT does not wrap is ours.
     native_first = runs["native-first"]["result"]
-    assert _total(native_first["phase1"], CALLS) == native_first["calls1"]
+    assert sample_sum(native_first["phase1"], CALLS) == native_first["calls1"]
     assert _native(native_first["phase1"], CALLS) == 0
-    assert _total(native_first["phase2"], CALLS) == native_first["calls1"] + 1
+    assert sample_sum(native_first["phase2"], CALLS) == native_first["calls1"] + 1
     assert _native(native_first["phase2"], CALLS) == 1
     assert "leaves openai calls that OpenLIT records to OpenLIT" in runs["native-first"]["stderr"]
     # OpenLIT told to leave openai alone: every call is llm-exporter's, with its error classes.
     owns = runs["native-owns"]["result"]
-    assert _total(owns["phase1"], CALLS) == _native(owns["phase1"], CALLS) == owns["calls1"]
-    assert _total(owns["phase1"], CALLS, error_type="rate_limit") == 1
+    assert sample_sum(owns["phase1"], CALLS) == _native(owns["phase1"], CALLS) == owns["calls1"]
+    assert sample_sum(owns["phase1"], CALLS, error_type="rate_limit") == 1
     # OpenLIT's metrics off (disable_metrics): it still wraps the calls, but records nothing,
     # so every call is llm-exporter's.
     off = runs["metrics-off"]
     samples, calls = off["result"]["phase1"], off["result"]["calls1"]
-    assert _total(samples, CALLS) == _native(samples, CALLS) == calls
+    assert sample_sum(samples, CALLS) == _native(samples, CALLS) == calls
     assert "leaves openai calls that OpenLIT records" not in off["stderr"]
 
 
