@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import http.client
 import json
 import os
 import statistics
@@ -38,6 +37,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
+from _measure import scrape  # scripts/, first on sys.path when a script runs
 from prometheus_client import (
     CollectorRegistry,
     disable_created_metrics,
@@ -51,11 +51,7 @@ from llm_exporter.metrics import Metrics
 from llm_exporter.server import MetricsServer
 
 TARGET = 1.2
-SHAPES: dict[str, tuple[catalog.MetricSpec, int]] = {
-    # family, series per label set
-    "histogram": (catalog.OPERATION_DURATION, len(catalog.SEMCONV_DURATION_BUCKETS) + 3),
-    "counter": (catalog.COST, 1),
-}
+SHAPES = {"histogram": catalog.OPERATION_DURATION, "counter": catalog.COST}
 PROMETHEUS_HEADERS = {  # what Prometheus 2.x/3.x sends on a scrape
     "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
@@ -65,7 +61,9 @@ PROMETHEUS_HEADERS = {  # what Prometheus 2.x/3.x sends on a scrape
 
 def build(shape: str, series: int) -> tuple[CollectorRegistry, int, int]:
     """A registry holding about ``series`` series of ``shape``; (registry, series, bytes)."""
-    spec, per_set = SHAPES[shape]
+    spec = SHAPES[shape]
+    # A histogram's label set: a bucket per boundary, +Inf, _sum and _count (_created is off).
+    per_set = len(spec.buckets) + 3 if spec.buckets is not None else 1
     sets = max(1, series // per_set)
     gc.collect()
     tracemalloc.start()
@@ -83,19 +81,6 @@ def build(shape: str, series: int) -> tuple[CollectorRegistry, int, int]:
     allocated, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return registry, sets * per_set, allocated
-
-
-def scrape(port: int, headers: dict[str, str] | None = None) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        conn.request("GET", "/metrics", headers=headers or {})
-        resp = conn.getresponse()
-        body = resp.read()
-        if resp.status != 200:
-            raise RuntimeError(f"/metrics answered {resp.status}")
-        return len(body)
-    finally:
-        conn.close()
 
 
 def serve(shape: str, size: int) -> None:
@@ -138,9 +123,9 @@ def measure(shape: str, size: int, scrapes: int) -> dict:
                                                                     "client")}  # fmt: skip
         steps = (
             ("bare", bare),
-            ("http", lambda: timed(lambda: scrape(port))),
-            ("prom", lambda: timed(lambda: scrape(port, PROMETHEUS_HEADERS))),
-            ("client", lambda: timed(lambda: scrape(plain, PROMETHEUS_HEADERS))),
+            ("http", lambda: timed(lambda: len(scrape(port)))),
+            ("prom", lambda: timed(lambda: len(scrape(port, PROMETHEUS_HEADERS)))),
+            ("client", lambda: timed(lambda: len(scrape(plain, PROMETHEUS_HEADERS)))),
         )
         for i in range(scrapes + 1):  # the first round warms up
             # Each round starts one step later: whatever one step leaves behind (the garbage
