@@ -26,6 +26,7 @@ file on each scrape.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -69,8 +70,10 @@ def build(shape: str, series: int) -> tuple[CollectorRegistry, int, int]:
     tracemalloc.start()
     registry = CollectorRegistry()
     metrics = Metrics(registry, GuardSettings(max_label_sets=sets + 1))
-    family = metrics.family(spec)
-    extra = ("",) if spec.kind is catalog.Kind.HISTOGRAM else ()
+    # The spec's own cap (the attributed families have one) would fold the larger sizes.
+    family = metrics.family(dataclasses.replace(spec, max_label_sets=None))
+    # Past the call labels: error_type, or the cost's attribution, all "".
+    extra = ("",) * (len(spec.labels) - len(catalog.CALL_LABELS))
     for i in range(sets):
         child = family.labels("chat", "openai", f"model-{i}", f"model-{i}-2025", "api.local",
                               *extra)  # fmt: skip
