@@ -36,13 +36,21 @@ class Service:
     port: int
     ready_path: str
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
-SERVICES = (
-    Service("webhook receiver", 9095, "/healthz"),
-    Service("alertmanager", 9093, "/-/ready"),
-    Service("demo", 9464, "/healthz"),
-    Service("prometheus", 9090, "/-/ready"),
-)
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+
+# deploy/prometheus.yml names the demo's and Alertmanager's ports too.
+HOOK = Service("webhook receiver", 9095, "/healthz")
+ALERTMANAGER = Service("alertmanager", 9093, "/-/ready")
+DEMO = Service("demo", 9464, "/healthz")
+PROMETHEUS = Service("prometheus", 9090, "/-/ready")
+SERVICES = (HOOK, ALERTMANAGER, DEMO, PROMETHEUS)  # started in this order
 
 
 def _binary(*names: str) -> str | None:
@@ -65,21 +73,22 @@ def _port_in_use(port: int) -> bool:
 
 def _commands(prometheus: str, alertmanager: str) -> dict[str, list[str]]:
     return {
-        "webhook receiver": [sys.executable, str(DEPLOY / "webhook_receiver.py"),
-                             "--listen", "127.0.0.1:9095", "--log", str(STATE / "alerts.jsonl")],
-        "alertmanager": [alertmanager, f"--config.file={DEPLOY / 'alertmanager.yml'}",
-                         f"--storage.path={STATE / 'alertmanager'}",
-                         "--web.listen-address=127.0.0.1:9093", "--cluster.listen-address="],
-        "demo": [sys.executable, "-m", "llm_exporter.cli", "demo",
-                 "--listen-address", "127.0.0.1:9464"],
-        "prometheus": [prometheus, f"--config.file={DEPLOY / 'prometheus.yml'}",
-                       f"--storage.tsdb.path={STATE / 'prometheus'}",
-                       "--web.listen-address=127.0.0.1:9090"],
+        HOOK.name: [sys.executable, str(DEPLOY / "webhook_receiver.py"),
+                    "--listen", HOOK.address, "--log", str(STATE / "alerts.jsonl")],
+        ALERTMANAGER.name: [alertmanager, f"--config.file={DEPLOY / 'alertmanager.yml'}",
+                            f"--storage.path={STATE / 'alertmanager'}",
+                            f"--web.listen-address={ALERTMANAGER.address}",
+                            "--cluster.listen-address="],
+        DEMO.name: [sys.executable, "-m", "llm_exporter.cli", "demo",
+                    "--listen-address", DEMO.address],
+        PROMETHEUS.name: [prometheus, f"--config.file={DEPLOY / 'prometheus.yml'}",
+                          f"--storage.tsdb.path={STATE / 'prometheus'}",
+                          f"--web.listen-address={PROMETHEUS.address}"],
     }  # fmt: skip
 
 
 def _wait_ready(service: Service, proc: subprocess.Popen, timeout: float = 60) -> bool:
-    url = f"http://127.0.0.1:{service.port}{service.ready_path}"
+    url = service.url + service.ready_path
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -126,9 +135,9 @@ def up() -> int:
             print(Path(log.name).read_text()[-1500:], file=sys.stderr)
             down(quiet=True)
             return 1
-    print("stack up:\n  demo metrics  http://127.0.0.1:9464/metrics\n"
-          "  prometheus    http://127.0.0.1:9090  (alerts: /alerts)\n"
-          "  alertmanager  http://127.0.0.1:9093\n"
+    print(f"stack up:\n  demo metrics  {DEMO.url}/metrics\n"
+          f"  prometheus    {PROMETHEUS.url}  (alerts: /alerts)\n"
+          f"  alertmanager  {ALERTMANAGER.url}\n"
           f"  notifications {STATE / 'alerts.jsonl'}\nstop it with: make down")  # fmt: skip
     return 0
 

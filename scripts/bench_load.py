@@ -13,7 +13,6 @@ scrape latency percentiles.
 from __future__ import annotations
 
 import argparse
-import http.client
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import threading
 import time
 
 import openai
+from _measure import scrape  # scripts/, first on sys.path when a script runs
 from prometheus_client import CollectorRegistry
 
 from llm_exporter import catalog, instrument_openai
@@ -42,19 +42,6 @@ def calls_in(body: str) -> float:
     """The duration histogram's total _count, read from an exposition without a full parse."""
     return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
                if line.startswith(COUNT_PREFIX))  # fmt: skip
-
-
-def scrape(port: int) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", "/metrics")
-        resp = conn.getresponse()
-        body = resp.read().decode()
-        if resp.status != 200:
-            raise RuntimeError(f"/metrics answered {resp.status}")
-        return body
-    finally:
-        conn.close()
 
 
 class Load:
@@ -90,7 +77,7 @@ class Load:
         try:
             while not self.stop.is_set():
                 started = time.perf_counter()
-                count = calls_in(scrape(port))
+                count = calls_in(scrape(port).decode())
                 self.scrape_s.append(time.perf_counter() - started)
                 self.went_down += count < seen
                 seen = count
@@ -108,7 +95,7 @@ class Load:
             self.stop.set()
             for t in (*workers, scraper):
                 t.join()
-            final = calls_in(scrape(server.port))
+            final = calls_in(scrape(server.port).decode())
         made = sum(self.made)
         ms = sorted(s * 1e3 for s in self.scrape_s)
         p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]

@@ -26,8 +26,8 @@ file on each scrape.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
-import http.client
 import json
 import os
 import statistics
@@ -38,6 +38,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
+from _measure import scrape  # scripts/, first on sys.path when a script runs
 from prometheus_client import (
     CollectorRegistry,
     disable_created_metrics,
@@ -45,17 +46,13 @@ from prometheus_client import (
     start_http_server,
 )
 
-from llm_exporter import catalog
+from llm_exporter import catalog, multiprocess
 from llm_exporter.guard import GuardSettings
 from llm_exporter.metrics import Metrics
 from llm_exporter.server import MetricsServer
 
 TARGET = 1.2
-SHAPES: dict[str, tuple[catalog.MetricSpec, int]] = {
-    # family, series per label set
-    "histogram": (catalog.OPERATION_DURATION, len(catalog.SEMCONV_DURATION_BUCKETS) + 3),
-    "counter": (catalog.COST, 1),
-}
+SHAPES = {"histogram": catalog.OPERATION_DURATION, "counter": catalog.COST}
 PROMETHEUS_HEADERS = {  # what Prometheus 2.x/3.x sends on a scrape
     "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
@@ -65,14 +62,18 @@ PROMETHEUS_HEADERS = {  # what Prometheus 2.x/3.x sends on a scrape
 
 def build(shape: str, series: int) -> tuple[CollectorRegistry, int, int]:
     """A registry holding about ``series`` series of ``shape``; (registry, series, bytes)."""
-    spec, per_set = SHAPES[shape]
+    spec = SHAPES[shape]
+    # A histogram's label set: a bucket per boundary, +Inf, _sum and _count (_created is off).
+    per_set = len(spec.buckets) + 3 if spec.buckets is not None else 1
     sets = max(1, series // per_set)
     gc.collect()
     tracemalloc.start()
     registry = CollectorRegistry()
     metrics = Metrics(registry, GuardSettings(max_label_sets=sets + 1))
-    family = metrics.family(spec)
-    extra = ("",) if spec.kind is catalog.Kind.HISTOGRAM else ()
+    # The spec's own cap (the attributed families have one) would fold the larger sizes.
+    family = metrics.family(dataclasses.replace(spec, max_label_sets=None))
+    # Past the call labels: error_type, or the cost's attribution, all "".
+    extra = ("",) * (len(spec.labels) - len(catalog.CALL_LABELS))
     for i in range(sets):
         child = family.labels("chat", "openai", f"model-{i}", f"model-{i}-2025", "api.local",
                               *extra)  # fmt: skip
@@ -83,19 +84,6 @@ def build(shape: str, series: int) -> tuple[CollectorRegistry, int, int]:
     allocated, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return registry, sets * per_set, allocated
-
-
-def scrape(port: int, headers: dict[str, str] | None = None) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        conn.request("GET", "/metrics", headers=headers or {})
-        resp = conn.getresponse()
-        body = resp.read()
-        if resp.status != 200:
-            raise RuntimeError(f"/metrics answered {resp.status}")
-        return len(body)
-    finally:
-        conn.close()
 
 
 def serve(shape: str, size: int) -> None:
@@ -138,9 +126,9 @@ def measure(shape: str, size: int, scrapes: int) -> dict:
                                                                     "client")}  # fmt: skip
         steps = (
             ("bare", bare),
-            ("http", lambda: timed(lambda: scrape(port))),
-            ("prom", lambda: timed(lambda: scrape(port, PROMETHEUS_HEADERS))),
-            ("client", lambda: timed(lambda: scrape(plain, PROMETHEUS_HEADERS))),
+            ("http", lambda: timed(lambda: len(scrape(port)))),
+            ("prom", lambda: timed(lambda: len(scrape(port, PROMETHEUS_HEADERS)))),
+            ("client", lambda: timed(lambda: len(scrape(plain, PROMETHEUS_HEADERS)))),
         )
         for i in range(scrapes + 1):  # the first round warms up
             # Each round starts one step later: whatever one step leaves behind (the garbage
@@ -163,7 +151,7 @@ def measure(shape: str, size: int, scrapes: int) -> dict:
 def merge_ms(series: int, workers: int, scrapes: int) -> tuple[float, int]:
     """Multiprocess mode: ``workers`` processes write ``series`` each, then one scrape merges."""
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": folder}
+        env = {**os.environ, multiprocess.ENV: folder}
         for _ in range(workers):
             subprocess.run([sys.executable, __file__, "--write", f"histogram:{series}"], env=env,
                            check=True)  # fmt: skip
@@ -174,8 +162,6 @@ def merge_ms(series: int, workers: int, scrapes: int) -> tuple[float, int]:
 
 
 def merge(scrapes: int) -> None:
-    from llm_exporter import multiprocess
-
     registry = multiprocess.registry()
     generate_latest(registry)
     times = []

@@ -11,8 +11,10 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parent.parent
 EXE = [sys.executable, "-m", "llm_exporter.cli"]
@@ -81,6 +83,22 @@ def serve() -> Iterator[ServeProcess]:
     proc.stop()
 
 
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Until ``url`` answers 200; RuntimeError when ``proc`` exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout}s")
+
+
 def http_get(url: str, headers: dict[str, str] | None = None, **kw) -> tuple[int, dict, bytes]:
     req = urllib.request.Request(url, headers=headers or {})
     try:
@@ -88,6 +106,25 @@ def http_get(url: str, headers: dict[str, str] | None = None, **kw) -> tuple[int
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
+
+
+def samples(source: Any) -> list[tuple[str, dict[str, str], float]]:
+    """(name, labels, value) of every sample in ``source``: a registry, an exposition in the text
+    format, or such rows already (as lists, the way JSON gives them back)."""
+    if isinstance(source, str):
+        families = text_string_to_metric_families(source)
+    elif hasattr(source, "collect"):
+        families = source.collect()
+    else:
+        return [(name, labels, value) for name, labels, value in source]
+    return [(s.name, s.labels, s.value) for family in families for s in family.samples]
+
+
+def sample_sum(source: Any, name: str, **labels: str) -> float:
+    """The sum of the samples of ``source`` (as for ``samples``) named ``name`` that carry every
+    one of ``labels`` with that value."""
+    return sum(v for n, lab, v in samples(source)
+               if n == name and all(lab.get(k) == want for k, want in labels.items()))  # fmt: skip
 
 
 def promtool() -> str:

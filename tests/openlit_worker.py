@@ -10,8 +10,11 @@ Scenarios:
                  instrument_openai() as well, another round.
   native-first   instrument_openai(), then use_openlit(), a round; then a call through the bare
                  client.post(), which OpenLIT does not wrap.
-  native-owns    use_openlit(disabled_instrumentors=["openai"], otlp_endpoint=--otlp) and
-                 instrument_openai(), a round, then the providers flushed.
+  native-owns    use_openlit(disabled_instrumentors=["openai"], otlp_endpoint=--otlp,
+                 otlp_headers=--otlp-headers) and instrument_openai(), a round, then the
+                 providers flushed.
+  metrics-off    use_openlit(disable_metrics=True) and instrument_openai(), a round: OpenLIT
+                 still wraps the calls and opens its spans, but records no metrics.
   serve          use_openlit(), the registry on /metrics at --port (prints "port N" once
                  serving), calls until stdin closes: the scrape target of the live test.
 """
@@ -79,8 +82,9 @@ def _flush(handle: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=("openlit-first", "native-first", "native-owns",
-                                             "serve"))  # fmt: skip
+                                             "metrics-off", "serve"))  # fmt: skip
     parser.add_argument("--otlp")
+    parser.add_argument("--otlp-headers")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
 
@@ -126,11 +130,17 @@ def main() -> None:
             out["phase2"] = _samples(metrics.registry)
         elif args.scenario == "native-owns":
             handle = llm_exporter.use_openlit(metrics=metrics, otlp_endpoint=args.otlp,
+                                              otlp_headers=args.otlp_headers,
                                               disabled_instrumentors=["openai"])  # fmt: skip
             llm_exporter.instrument_openai(metrics=metrics)
             out["calls1"] = one_round(client, aclient)
             out["phase1"] = _samples(metrics.registry)
             _flush(handle)
+        elif args.scenario == "metrics-off":
+            llm_exporter.use_openlit(metrics=metrics, disable_metrics=True)
+            llm_exporter.instrument_openai(metrics=metrics)
+            out["calls1"] = one_round(client, aclient)
+            out["phase1"] = _samples(metrics.registry)
         else:
             _serve(metrics, client, aclient, args.port)
             return

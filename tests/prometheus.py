@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import free_port
+from .conftest import free_port, wait_http
 
 
 def rule_files(workdir: Path, thresholds_yaml: str) -> list[Path]:
@@ -79,17 +78,11 @@ class Prometheus:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {Path(self.log.name).read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("prometheus did not become ready")
+        try:
+            wait_http(self.url + "/-/ready", self.proc, timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; prometheus log: {Path(self.log.name).read_text()[-2000:]}"
+                               ) from None  # fmt: skip
 
     def api(self, path: str, **params: Any) -> dict[str, Any]:
         """GET /api/v1/<path>; returns the JSON body, errors included (status "error")."""

@@ -26,7 +26,7 @@ SERIES = ('llm_exporter_cost_usd_total{{job="app",instance="app:9464",gen_ai_ope
 PROMTOOL_TEST = """
 rule_files: [{rules}/recording.rules.yaml, {rules}/app.rules.yaml]
 evaluation_interval: 1m
-group_eval_order: [llm-exporter.recording, llm-exporter.baselines, llm-exporter.app]
+group_eval_order: [{groups}]
 tests:
   - interval: 1m
     input_series:
@@ -76,7 +76,9 @@ def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_pat
     series = "\n".join(f"      - series: '{SERIES.format(team=team)}'\n"
                        f"        values: '0+{usd}x60'" for team, usd in SPEND.items())  # fmt: skip
     test = tmp_path / "budgets.test.yaml"
-    test.write_text(PROMTOOL_TEST.format(rules=rules, series=series))
+    test.write_text(
+        PROMTOOL_TEST.format(rules=rules, series=series, groups=", ".join(render.GROUP_ORDER))
+    )
     result = subprocess.run([promtool(), "test", "rules", str(test)], capture_output=True,
                             text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

@@ -15,10 +15,12 @@ import tracemalloc
 from prometheus_client import CollectorRegistry
 
 from llm_exporter import catalog
+from llm_exporter.guard import OVERFLOW_VALUE, GuardSettings
 from llm_exporter.metrics import Metrics
 
 FLOOD = 1_000_000
-CAP = 1000
+SETTINGS = GuardSettings()  # the defaults, whatever LLM_EXPORTER_MAX_LABEL_SETS says
+CAP = SETTINGS.max_label_sets
 
 
 def rss_bytes() -> int:
@@ -31,7 +33,7 @@ def rss_bytes() -> int:
 
 def test_a_million_distinct_values_stay_bounded_and_every_count_lands() -> None:
     registry = CollectorRegistry()
-    retries = Metrics(registry).family(catalog.RETRIES)  # the guard's default cap: 1000 label sets
+    retries = Metrics(registry, SETTINGS).family(catalog.RETRIES)  # the guard's default cap
     before = rss_bytes()
     # A bug that puts a user id where the model goes, on every call.
     for i in range(FLOOD - 100_000):
@@ -51,6 +53,6 @@ def test_a_million_distinct_values_stay_bounded_and_every_count_lands() -> None:
     assert rss_growth < 32 * 1024 * 1024
     values = {(s.name, s.labels.get("metric", s.labels.get(catalog.REQUEST_MODEL))): s.value
               for f in registry.collect() for s in f.samples}  # fmt: skip
-    assert values[(catalog.RETRIES.name, "other")] == FLOOD - (CAP - 1)
+    assert values[(catalog.RETRIES.name, OVERFLOW_VALUE)] == FLOOD - (CAP - 1)
     assert values[(catalog.LABELS_FOLDED.name, catalog.RETRIES.name)] == FLOOD - (CAP - 1)
     assert sum(v for (name, _), v in values.items() if name == catalog.RETRIES.name) == FLOOD

@@ -4,24 +4,23 @@ the exact token sums, across workers and across a worker killed and replaced."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from llm_exporter import catalog
+from llm_exporter import __version__, catalog, multiprocess
 from llm_exporter.simulator import Simulator, SimulatorConfig
 
-from .conftest import REPO, free_port
+from .conftest import REPO, free_port, http_get, sample_sum, samples
 
 WORKERS = 4
 
@@ -31,7 +30,7 @@ class Gunicorn:
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder), "SIM_URL": sim_url}
+        env = {**os.environ, multiprocess.ENV: str(folder), "SIM_URL": sim_url}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind",
              f"127.0.0.1:{self.port}", "--config", str(REPO / "tests" / "gunicorn_conf.py"),
@@ -40,8 +39,9 @@ class Gunicorn:
         )  # fmt: skip
 
     def get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.url + path, timeout=10) as resp:
-            return resp.read()
+        status, _, body = http_get(self.url + path)
+        assert status == 200, f"{path}: {status} {body[:300]!r}"
+        return body
 
     def wait_ready(self, timeout: float = 30) -> None:
         """Until every worker has imported the app (each writes its build info on import)."""
@@ -50,11 +50,9 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.proc.stdout.read()}")
             if len(list(self.folder.glob("gauge_livemax_*.db"))) >= WORKERS:
-                try:
-                    self.get("/metrics")
-                    return
-                except OSError:
-                    pass
+                with contextlib.suppress(OSError):
+                    if http_get(self.url + "/metrics")[0] == 200:
+                        return
             time.sleep(0.1)
         raise RuntimeError("gunicorn's workers did not all start")
 
@@ -62,10 +60,8 @@ class Gunicorn:
         with ThreadPoolExecutor(8) as pool:
             return list(pool.map(lambda _: json.loads(self.get("/call")), range(n)))
 
-    def scrape(self) -> dict[tuple[str, frozenset], float]:
-        text = self.get("/metrics").decode()
-        families = text_string_to_metric_families(text)
-        return {(s.name, frozenset(s.labels.items())): s.value for f in families for s in f.samples}
+    def scrape(self) -> list[tuple[str, dict[str, str], float]]:
+        return samples(self.get("/metrics").decode())
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -74,11 +70,6 @@ class Gunicorn:
             self.proc.wait(timeout=20)
         finally:
             self.proc.stdout.close()
-
-
-def total(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
-    want = set(labels.items())
-    return sum(v for (n, ls), v in samples.items() if n == name and want <= ls)
 
 
 @pytest.fixture
@@ -95,11 +86,11 @@ def app(tmp_path: Path) -> Iterator[Gunicorn]:
 def test_four_workers_count_every_call_exactly(app: Gunicorn) -> None:
     first = app.calls(60)
     assert len({r["pid"] for r in first}) > 1  # the calls really spread over workers
-    samples = app.scrape()
-    check_totals(samples, first)
-    build = [ls for (n, ls), v in samples.items() if n == catalog.BUILD_INFO.name and v == 1]
-    assert len(build) == 1 and ("version", "0.1.0") in build[0]
-    sets = total(samples, catalog.LABEL_SETS.name, metric=catalog.OPERATION_DURATION.name)
+    scraped = app.scrape()
+    check_totals(scraped, first)
+    build = [ls for n, ls, v in scraped if n == catalog.BUILD_INFO.name and v == 1]
+    assert len(build) == 1 and build[0]["version"] == __version__
+    sets = sample_sum(scraped, catalog.LABEL_SETS.name, metric=catalog.OPERATION_DURATION.name)
     assert sets == 1  # livemax: one label set in every worker, not one per worker
 
     # A worker killed mid-run: gunicorn's child_exit hook drops its live gauges, its counts
@@ -112,16 +103,17 @@ def test_four_workers_count_every_call_exactly(app: Gunicorn) -> None:
     assert not any(app.folder.glob(f"gauge_live*_{victim}.db"))
     assert any(app.folder.glob(f"histogram_{victim}.db"))
     second = app.calls(30)
-    samples = app.scrape()
-    check_totals(samples, first + second)
-    assert total(samples, catalog.BUILD_INFO.name) == 1
+    scraped = app.scrape()
+    check_totals(scraped, first + second)
+    assert sample_sum(scraped, catalog.BUILD_INFO.name) == 1
 
 
-def check_totals(samples: dict[tuple[str, frozenset], float], calls: list[dict]) -> None:
+def check_totals(scraped: list[tuple[str, dict[str, str], float]], calls: list[dict]) -> None:
     duration, tokens = catalog.OPERATION_DURATION, catalog.TOKEN_USAGE
-    assert total(samples, duration.count) == len(calls)
-    assert total(samples, duration.count, error_type="") == len(calls)
-    assert total(samples, tokens.count, gen_ai_token_type="input") == len(calls)
-    assert total(samples, tokens.sum, gen_ai_token_type="input") == sum(r["input"] for r in calls)
-    assert total(samples, tokens.sum, gen_ai_token_type="output") == 7 * len(calls)
-    assert total(samples, catalog.INSTRUMENTATION_ERRORS.name) == 0
+    assert sample_sum(scraped, duration.count) == len(calls)
+    assert sample_sum(scraped, duration.count, error_type="") == len(calls)
+    assert sample_sum(scraped, tokens.count, gen_ai_token_type="input") == len(calls)
+    inputs = sum(r["input"] for r in calls)
+    assert sample_sum(scraped, tokens.sum, gen_ai_token_type="input") == inputs
+    assert sample_sum(scraped, tokens.sum, gen_ai_token_type="output") == 7 * len(calls)
+    assert sample_sum(scraped, catalog.INSTRUMENTATION_ERRORS.name) == 0

@@ -16,23 +16,16 @@ from llm_exporter.metrics import Metrics
 from llm_exporter.server import MetricsServer
 from llm_exporter.simulator import Simulator, SimulatorConfig
 
-from .conftest import http_get
+from .conftest import http_get, sample_sum
 
 MSG = [{"role": "user", "content": "under load"}]
 THREADS, CALLS = 8, 40
-COUNT = catalog.OPERATION_DURATION.count + "{"
-OUTPUT_SUM = catalog.TOKEN_USAGE.sum + "{"
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
     with Simulator(SimulatorConfig(output_tokens=9)) as running:
         yield running
-
-
-def total(body: str, prefix: str, having: str = "") -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
-               if line.startswith(prefix) and having in line)  # fmt: skip
 
 
 def test_concurrent_calls_and_scrapes_lose_nothing(sim: Simulator) -> None:
@@ -61,7 +54,7 @@ def test_concurrent_calls_and_scrapes_lose_nothing(sim: Simulator) -> None:
             while not done.is_set():
                 status, _, body = http_get(url)
                 assert status == 200
-                seen.append(total(body.decode(), COUNT))
+                seen.append(sample_sum(body.decode(), catalog.OPERATION_DURATION.count))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -79,5 +72,6 @@ def test_concurrent_calls_and_scrapes_lose_nothing(sim: Simulator) -> None:
         body = http_get(url)[2].decode()
     assert not errors
     assert len(seen) >= 2 and seen == sorted(seen)  # never a count that goes down
-    assert total(body, COUNT) == THREADS * CALLS
-    assert total(body, OUTPUT_SUM, 'gen_ai_token_type="output"') == 9 * THREADS * CALLS
+    assert sample_sum(body, catalog.OPERATION_DURATION.count) == THREADS * CALLS
+    output = sample_sum(body, catalog.TOKEN_USAGE.sum, gen_ai_token_type="output")
+    assert output == 9 * THREADS * CALLS

@@ -21,7 +21,6 @@ from pathlib import Path
 import openai
 import pytest
 from prometheus_client import CollectorRegistry, values
-from prometheus_client.parser import text_string_to_metric_families
 
 from llm_exporter import catalog, instrument_openai, multiprocess, reset_trace_id, set_trace_id
 from llm_exporter.catalog import Kind
@@ -29,7 +28,7 @@ from llm_exporter.metrics import Metrics, create_metric
 from llm_exporter.simulator import Simulator, SimulatorConfig
 from llm_exporter.track import Judge, Tracker
 
-from .conftest import ServeProcess, http_get
+from .conftest import ServeProcess, http_get, sample_sum, samples
 
 MSG = [{"role": "user", "content": "one call"}]
 CALLS = catalog.OPERATION_DURATION.count
@@ -71,12 +70,6 @@ def merged(path: Path | str) -> CollectorRegistry:
     return multiprocess.registry(str(path))
 
 
-def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
-    want = set(labels.items())
-    return sum(s.value for f in registry.collect() for s in f.samples
-               if s.name == name and want <= set(s.labels.items()))  # fmt: skip
-
-
 # -- what each family becomes ---------------------------------------------------------------------
 
 
@@ -113,22 +106,22 @@ def test_two_processes_merge_by_the_catalogs_modes(
     Tracker(second).set_app_info("1.4", "abc123", "p7")
 
     reg = merged(folder)
-    assert value(reg, CALLS) == 6
-    assert value(reg, catalog.TOKEN_USAGE.sum, gen_ai_token_type="output") == 5 * 6
+    assert sample_sum(reg, CALLS) == 6
+    assert sample_sum(reg, catalog.TOKEN_USAGE.sum, gen_ai_token_type="output") == 5 * 6
     duration = catalog.OPERATION_DURATION.name
-    assert value(reg, catalog.LABEL_SETS.name, metric=duration) == 2  # the fuller process
-    assert value(reg, catalog.LABEL_SETS_LIMIT.name, metric=duration) == 1000
+    assert sample_sum(reg, catalog.LABEL_SETS.name, metric=duration) == 2  # the fuller process
+    assert sample_sum(reg, catalog.LABEL_SETS_LIMIT.name, metric=duration) == 1000
     info = [s for f in reg.collect() for s in f.samples if s.name == catalog.BUILD_INFO.name]
     assert len(info) == 1 and info[0].value == 1 and info[0].labels["version"]
     app = [s for f in reg.collect() for s in f.samples if s.name == catalog.APP_INFO.name]
     assert [(s.labels["prompt_version"], s.value) for s in app] == [("p7", 1)]
-    assert value(reg, ERRORS) == 0
+    assert sample_sum(reg, ERRORS) == 0
 
     # The second process exits: its live gauges go, its counts stay.
     multiprocess.mark_process_dead(202, str(folder))
     reg = merged(folder)
-    assert value(reg, catalog.LABEL_SETS.name, metric=duration) == 1
-    assert value(reg, CALLS) == 6
+    assert sample_sum(reg, catalog.LABEL_SETS.name, metric=duration) == 1
+    assert sample_sum(reg, CALLS) == 6
 
 
 def test_a_changed_info_value_leaves_the_old_label_set_at_zero(folder: Path) -> None:
@@ -136,8 +129,8 @@ def test_a_changed_info_value_leaves_the_old_label_set_at_zero(folder: Path) -> 
     tracker.set_app_info(prompt_version="p1")
     tracker.set_app_info(prompt_version="p2")
     reg = merged(folder)
-    assert value(reg, catalog.APP_INFO.name, prompt_version="p1") == 0
-    assert value(reg, catalog.APP_INFO.name, prompt_version="p2") == 1
+    assert sample_sum(reg, catalog.APP_INFO.name, prompt_version="p1") == 0
+    assert sample_sum(reg, catalog.APP_INFO.name, prompt_version="p2") == 1
 
 
 def test_judge_queue_length_is_written_as_it_changes(folder: Path) -> None:
@@ -148,9 +141,9 @@ def test_judge_queue_length_is_written_as_it_changes(folder: Path) -> None:
                    workers=1) as judge:  # fmt: skip
             for _ in range(4):
                 assert judge.submit("q", "a")
-            assert value(merged(folder), catalog.JUDGE_QUEUE_LENGTH.name) >= 3
+            assert sample_sum(merged(folder), catalog.JUDGE_QUEUE_LENGTH.name) >= 3
             assert judge.drain(timeout=30)
-    assert value(merged(folder), catalog.JUDGE_QUEUE_LENGTH.name) == 0
+    assert sample_sum(merged(folder), catalog.JUDGE_QUEUE_LENGTH.name) == 0
 
 
 def test_serve_merges_the_folder_and_drops_its_own_live_gauges_on_exit(
@@ -166,9 +159,9 @@ def test_serve_merges_the_folder_and_drops_its_own_live_gauges_on_exit(
     finally:
         assert serve.stop() == 0
     assert status == 200
-    samples = [s for f in text_string_to_metric_families(body.decode()) for s in f.samples]
-    assert sum(s.value for s in samples if s.name == CALLS) == 2
-    assert [s.value for s in samples if s.name == catalog.BUILD_INFO.name] == [1]
+    scraped = samples(body.decode())
+    assert sample_sum(scraped, CALLS) == 2
+    assert [v for name, _, v in scraped if name == catalog.BUILD_INFO.name] == [1]
     assert not list(folder.glob(f"gauge_live*_{serve.proc.pid}.db"))
 
 
@@ -185,8 +178,8 @@ def test_missing_folder_calls_return_and_faults_are_counted_in_memory(
     for _ in range(3):
         assert c.chat.completions.create(model="gpt-4o", messages=MSG).choices
     reg = merged(gone)  # the process serving /metrics adds what it could not write
-    assert value(reg, ERRORS, component="record", error_class="FileNotFoundError") == 3
-    assert value(reg, CALLS) == 0
+    assert sample_sum(reg, ERRORS, component="record", error_class="FileNotFoundError") == 3
+    assert sample_sum(reg, CALLS) == 0
     record_logs = [r for r in caplog.records if "record fault" in r.getMessage()]
     assert len(record_logs) == 1
 
@@ -207,10 +200,10 @@ def test_full_disk_is_an_error_counted_in_the_shared_files_not_a_crash(
     for i in range(12):  # new label sets until the histogram file must grow
         assert c.chat.completions.create(model=f"self-hosted-{i}", messages=MSG).choices
     reg = merged(folder)
-    faults = value(reg, ERRORS, component="record", error_class="OSError")
+    faults = sample_sum(reg, ERRORS, component="record", error_class="OSError")
     # Each call recorded its duration, or failed to and was counted as a fault (or both: the
     # duration fitted, a token series later in the same call did not).
-    assert 1 <= faults <= 12 and value(reg, CALLS) + faults >= 12 + 1
+    assert 1 <= faults <= 12 and sample_sum(reg, CALLS) + faults >= 12 + 1
     assert len([r for r in caplog.records if "record fault" in r.getMessage()]) == 1
 
 
@@ -221,8 +214,8 @@ def test_an_unreadable_file_is_skipped_not_a_failed_scrape(
     (folder / "counter_999.db").write_bytes(b"")  # a process killed before its first write
     caplog.set_level(logging.WARNING, logger="llm_exporter")
     reg = merged(folder)
-    assert value(reg, CALLS) == 1
-    assert value(reg, CALLS) == 1
+    assert sample_sum(reg, CALLS) == 1
+    assert sample_sum(reg, CALLS) == 1
     assert len([r for r in caplog.records if "counter_999.db" in r.getMessage()]) == 1
 
 
@@ -264,7 +257,7 @@ def test_full_tmpfs_for_real(tmp_path: Path) -> None:
         assert json.loads(proc.stdout)["answered"] == 30
         assert proc.stderr.count("record fault") == 1
         reg = merged(mount)
-        faults = value(reg, ERRORS, component="record", error_class="OSError")
-        assert 1 <= faults <= 30 and value(reg, CALLS) + faults >= 31
+        faults = sample_sum(reg, ERRORS, component="record", error_class="OSError")
+        assert 1 <= faults <= 30 and sample_sum(reg, CALLS) + faults >= 31
     finally:
         subprocess.run(["umount", str(mount)], check=False)

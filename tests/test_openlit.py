@@ -24,10 +24,10 @@ from prometheus_client import CollectorRegistry
 
 from llm_exporter import catalog
 from llm_exporter.dashboards import dashboards
-from llm_exporter.rulegen import recording, thresholds
+from llm_exporter.rulegen import recording, render, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 
-from .conftest import REPO, free_port
+from .conftest import REPO, free_port, sample_sum
 from .fake_nvml import MIB, FakeNVML
 from .prometheus import Prometheus, rule_files
 from .promql_names import metric_names
@@ -47,11 +47,6 @@ LEFT_AS_IS = {
 
 def _family(sample_name: str) -> str:
     return re.sub(r"_(bucket|sum|count)$", "", sample_name)
-
-
-def _total(samples: list[list[Any]], name: str, **labels: str) -> float:
-    return sum(v for n, lab, v in samples
-               if n == name and all(lab.get(k) == want for k, want in labels.items()))  # fmt: skip
 
 
 def _native(samples: list[list[Any]], name: str) -> float:
@@ -149,7 +144,7 @@ def test_the_bridge_writes_what_the_otel_prometheus_exporter_writes() -> None:
     provider.shutdown()
     assert got == want
     names = {name for name, _, _ in got}
-    assert {CALLS, "gen_ai_client_token_usage_bucket", "gen_ai_usage_cost_USD_sum",
+    assert {CALLS, catalog.TOKEN_USAGE.bucket, "gen_ai_usage_cost_USD_sum",
             "db_total_requests_total", "queue_depth", "gpu_utilization"} <= names  # fmt: skip
     # Success writes error_type="" (a label on the family's other points), which PromQL reads
     # as no label: the rule pack's error_type="" matches it either way.
@@ -190,16 +185,19 @@ def test_openlit_cost_maps_onto_the_spend_counter_and_no_price_onto_unpriced() -
 
 
 class OtlpRecorder:
-    """An OTLP/HTTP endpoint that accepts everything and notes what was posted where."""
+    """An OTLP/HTTP endpoint that accepts everything and notes what was posted where, and with
+    which headers (names in lower case)."""
 
     def __init__(self) -> None:
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 recorder.paths.append(self.path)
+                recorder.headers.append({k.lower(): v for k, v in self.headers.items()})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
@@ -217,6 +215,11 @@ class OtlpRecorder:
         self.server.server_close()
 
 
+# Written as OTEL_EXPORTER_OTLP_HEADERS is: a plain value, spaces, a URL-encoded one.
+OTLP_HEADERS = "Authorization=Bearer t0ken, X-Team = search%2Fads"
+SENT_HEADERS = {"authorization": "Bearer t0ken", "x-team": "search/ads"}
+
+
 @pytest.fixture(scope="module")
 def runs() -> Iterator[dict[str, Any]]:
     """The worker's scenarios, run side by side; each scenario's JSON, stdout and recorder."""
@@ -229,9 +232,11 @@ def runs() -> Iterator[dict[str, Any]]:
                                           text=True),
         "native-first": subprocess.Popen([*WORKER, "native-first"], cwd=REPO, text=True,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-        "native-owns": subprocess.Popen([*WORKER, "native-owns", "--otlp", asked.url], cwd=REPO,
-                                        text=True, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE),
+        "native-owns": subprocess.Popen([*WORKER, "native-owns", "--otlp", asked.url,
+                                         "--otlp-headers", OTLP_HEADERS], cwd=REPO, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+        "metrics-off": subprocess.Popen([*WORKER, "metrics-off"], cwd=REPO, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE),
     }  # fmt: skip
     out: dict[str, Any] = {"recorders": {"quiet": quiet, "asked": asked}}
     try:
@@ -252,16 +257,16 @@ def runs() -> Iterator[dict[str, Any]]:
 def test_openlit_calls_are_served_under_catalog_names(runs: dict[str, Any]) -> None:
     result = runs["openlit-first"]["result"]
     samples, calls = result["phase1"], result["calls1"]
-    assert _total(samples, CALLS) == calls
-    assert _total(samples, CALLS, error_type="RateLimitError") == 1
+    assert sample_sum(samples, CALLS) == calls
+    assert sample_sum(samples, CALLS, error_type="RateLimitError") == 1
     # Every call that answered has output tokens (all but the embeddings and the 429).
-    assert _total(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="output") == calls - 2
-    assert _total(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="input") == calls - 1
+    assert sample_sum(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="output") == calls - 2
+    assert sample_sum(samples, catalog.TOKEN_USAGE.count, gen_ai_token_type="input") == calls - 1
     # Both streams (stream=True, and the stream() helper) have a first chunk.
-    assert _total(samples, catalog.TIME_TO_FIRST_CHUNK.count) == 2
-    assert _total(samples, catalog.COST.name, gen_ai_request_model="gpt-4o-mini") > 0
-    assert _total(samples, catalog.UNPRICED_OPERATIONS.name) == 1  # local-llama
-    assert _total(samples, catalog.UNPRICED_OPERATIONS.name, gen_ai_request_model="local-llama")
+    assert sample_sum(samples, catalog.TIME_TO_FIRST_CHUNK.count) == 2
+    assert sample_sum(samples, catalog.COST.name, gen_ai_request_model="gpt-4o-mini") > 0
+    assert sample_sum(samples, catalog.UNPRICED_OPERATIONS.name) == 1  # local-llama
+    assert sample_sum(samples, catalog.UNPRICED_OPERATIONS.name, gen_ai_request_model="local-llama")
     # Everything OpenLIT recorded is a catalog family or one of those documented as left as is.
     families = {_family(name) for name, _, _ in samples} - {"target_info"}
     unknown = families - {s.name for s in catalog.all_specs()} - LEFT_AS_IS
@@ -297,22 +302,28 @@ def test_openlit_gpu_gauges_are_read_in_the_catalogs_units(runs: dict[str, Any])
 def test_both_instrumentations_count_each_call_once(runs: dict[str, Any]) -> None:
     # OpenLIT first, llm-exporter's hook added later: OpenLIT keeps the calls it wraps.
     first = runs["openlit-first"]["result"]
-    assert _total(first["phase1"], CALLS) == first["calls1"]
-    assert _total(first["phase2"], CALLS) == first["calls1"] + first["calls2"]
+    assert sample_sum(first["phase1"], CALLS) == first["calls1"]
+    assert sample_sum(first["phase2"], CALLS) == first["calls1"] + first["calls2"]
     assert _native(first["phase2"], CALLS) == 0
-    assert _total(first["phase2"], catalog.COST.name) == pytest.approx(
-        2 * _total(first["phase1"], catalog.COST.name))  # fmt: skip
+    assert sample_sum(first["phase2"], catalog.COST.name) == pytest.approx(
+        2 * sample_sum(first["phase1"], catalog.COST.name))  # fmt: skip
     # llm-exporter first, then OpenLIT: the same; a call OpenLIT does not wrap is ours.
     native_first = runs["native-first"]["result"]
-    assert _total(native_first["phase1"], CALLS) == native_first["calls1"]
+    assert sample_sum(native_first["phase1"], CALLS) == native_first["calls1"]
     assert _native(native_first["phase1"], CALLS) == 0
-    assert _total(native_first["phase2"], CALLS) == native_first["calls1"] + 1
+    assert sample_sum(native_first["phase2"], CALLS) == native_first["calls1"] + 1
     assert _native(native_first["phase2"], CALLS) == 1
     assert "leaves openai calls that OpenLIT records to OpenLIT" in runs["native-first"]["stderr"]
     # OpenLIT told to leave openai alone: every call is llm-exporter's, with its error classes.
     owns = runs["native-owns"]["result"]
-    assert _total(owns["phase1"], CALLS) == _native(owns["phase1"], CALLS) == owns["calls1"]
-    assert _total(owns["phase1"], CALLS, error_type="rate_limit") == 1
+    assert sample_sum(owns["phase1"], CALLS) == _native(owns["phase1"], CALLS) == owns["calls1"]
+    assert sample_sum(owns["phase1"], CALLS, error_type="rate_limit") == 1
+    # OpenLIT's metrics off (disable_metrics): it still wraps the calls, but records nothing,
+    # so every call is llm-exporter's.
+    off = runs["metrics-off"]
+    samples, calls = off["result"]["phase1"], off["result"]["calls1"]
+    assert sample_sum(samples, CALLS) == _native(samples, CALLS) == calls
+    assert "leaves openai calls that OpenLIT records" not in off["stderr"]
 
 
 def test_nothing_leaves_the_process_unless_asked(runs: dict[str, Any]) -> None:
@@ -322,8 +333,20 @@ def test_nothing_leaves_the_process_unless_asked(runs: dict[str, Any]) -> None:
     assert runs["recorders"]["quiet"].paths == []
     assert first["stdout"].strip().count("\n") == 0
     assert first["result"]["second_call_same_handle"] is True
-    # otlp_endpoint= given: spans (OpenLIT's httpx instrumentation) and metrics went there.
-    assert {"/v1/traces", "/v1/metrics"} <= set(runs["recorders"]["asked"].paths)
+    # otlp_endpoint= given: spans (OpenLIT's httpx instrumentation) and metrics went there,
+    # each with the otlp_headers= given as a string.
+    asked = runs["recorders"]["asked"]
+    assert {"/v1/traces", "/v1/metrics"} <= set(asked.paths)
+    assert all(h.items() >= SENT_HEADERS.items() for h in asked.headers), asked.headers
+
+
+def test_otlp_headers_read_as_the_sdk_reads_its_environment() -> None:
+    from llm_exporter.sources.openlit import _headers
+
+    assert _headers(OTLP_HEADERS) == SENT_HEADERS
+    assert _headers("x-ok=1,no-equals-sign") == {"x-ok": "1"}  # the bad pair is left out
+    assert _headers({"X-Key": "v"}) == {"X-Key": "v"}
+    assert _headers(None) is None and _headers("") is None and _headers({}) is None
 
 
 # -- the rule pack and the overview dashboard on OpenLIT and a Collector, in a real Prometheus -----
@@ -412,7 +435,7 @@ def test_go_float_format() -> None:
         "0.01", "5.12", "81.92", "1", "262144", "1.048576e+06", "6.7108864e+07"]  # fmt: skip
 
 
-RECORDING_GROUP = "llm-exporter.recording"
+RECORDING_GROUP = render.group_name(render.RECORDING)
 JOBS = ("openlit", "collector")
 
 
@@ -446,9 +469,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
 
 def _wait_for_rules(prometheus: Prometheus, timeout: float = 60) -> None:
     """Until the last LLM-call recording rules have series for both jobs (a few seconds)."""
-    last = ["model:llm_exporter_cost_usd:per_operation_rate5m{job='openlit'}"] + [
-        f"model_error_type:gen_ai_client_operation_errors:ratio_rate5m{{job='{job}'}}"
-        for job in JOBS]  # fmt: skip
+    last = [f"{recording.COST_PER_OP}{{job='openlit'}}"] + [
+        f"{recording.ERROR_CLASS_RATIO}{{job='{job}'}}" for job in JOBS]  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(prometheus.query(q).get("data", {}).get("result") for q in last):
@@ -500,22 +522,18 @@ def test_the_recording_rules_read_openlit_and_a_collector(live: Prometheus) -> N
             if not live.query(f'{record}{{job="{job}"}}')["data"]["result"]:
                 empty.append(record)
         assert not empty, f"{job}: recording rules without data: {empty}"
-        assert {"model:gen_ai_client_operations:rate5m", "app:gen_ai_client_operations:rate5m",
-                "model:gen_ai_client_operation_errors:ratio_rate5m",
-                "model_error_type:gen_ai_client_operation_errors:ratio_rate5m",
-                "model:gen_ai_client_operation_duration_seconds:p95_5m",
-                "model:gen_ai_client_operation_duration_seconds:slow_ratio_rate5m",
-                "model:gen_ai_client_operation_time_to_first_chunk_seconds:p95_5m",
-                "model:gen_ai_client_token_usage:per_operation_rate5m",
-                "response_model:gen_ai_client_operations:rate5m"} <= set(covered), job  # fmt: skip
+        assert {recording.OPS, recording.APP_OPS, recording.ERROR_RATIO,
+                recording.ERROR_CLASS_RATIO, recording.LATENCY[95], recording.slow_ratio("5m"),
+                recording.TTFC_Q[95], recording.TOKENS_PER_OP,
+                recording.RESPONSE_OPS} <= set(covered), job  # fmt: skip
         if job == "openlit":
-            assert "model:llm_exporter_cost_usd:per_operation_rate5m" in covered
+            assert recording.COST_PER_OP in covered
     # Other producers' error classes read as ours; gen_ai_system fills the provider.
-    by_class = live.query("model_error_type:gen_ai_client_operation_errors:ratio_rate5m")
+    by_class = live.query(recording.ERROR_CLASS_RATIO)
     assert {
         (r["metric"]["job"], r["metric"]["error_type"]) for r in by_class["data"]["result"]
     } == {("openlit", "rate_limit"), ("collector", "rate_limit")}
-    ops = live.query('model:gen_ai_client_operations:rate5m{job="collector"}')["data"]["result"]
+    ops = live.query(f'{recording.OPS}{{job="collector"}}')["data"]["result"]
     assert {(r["metric"]["gen_ai_provider_name"], r["metric"]["gen_ai_request_model"])
             for r in ops} == {("openai", "gpt-4o"), ("openai", "gpt-4o-mini")}  # fmt: skip
 

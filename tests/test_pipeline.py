@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import EXE, REPO, free_port
+from .conftest import EXE, REPO, free_port, wait_http
 from .prometheus import Prometheus, rule_files
 
 # Short waits so the test takes about a minute; everything else is the shipped rule pack.
@@ -28,18 +27,6 @@ alerts:
   HighErrorRate: {for: 5s}
 """
 DEMO_MODELS = {"gpt-4o", "gpt-4o-mini", "llama-3.1-8b-instruct", "text-embedding-3-small"}
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"{url}: process exited"
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer")
 
 
 def _alertmanager_config(hook_port: int) -> dict[str, Any]:
@@ -88,18 +75,18 @@ def test_an_error_burst_pages_then_resolves(tmp_path: Path) -> None:
     try:
         hook = start([sys.executable, str(REPO / "deploy" / "webhook_receiver.py"),
                       "--listen", f"127.0.0.1:{hook_port}", "--log", str(log)], "hook")  # fmt: skip
-        _wait_http(f"http://127.0.0.1:{hook_port}/healthz", hook)
+        wait_http(f"http://127.0.0.1:{hook_port}/healthz", hook)
         am = start([alertmanager_bin, f"--config.file={tmp_path / 'am.yml'}",
                     f"--storage.path={tmp_path / 'am-data'}",
                     f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
                    "alertmanager")  # fmt: skip
-        _wait_http(f"http://127.0.0.1:{am_port}/-/ready", am)
+        wait_http(f"http://127.0.0.1:{am_port}/-/ready", am)
         # 15s of error burst from 5s on: about 16% of calls fail (two failed attempts), so the
         # error ratio passes 5% at once and falls under it about a minute later.
         demo = start([*EXE, "demo", "--listen-address", f"127.0.0.1:{demo_port}", "--rate", "20",
                       "--seed", "5", "--incident", "error-burst", "--incident-after", "5",
                       "--incident-for", "15"], "demo")  # fmt: skip
-        _wait_http(f"http://127.0.0.1:{demo_port}/healthz", demo)
+        wait_http(f"http://127.0.0.1:{demo_port}/healthz", demo)
         prometheus = Prometheus(tmp_path, {"demo": [f"127.0.0.1:{demo_port}"]},
                                 rules,
                                 alertmanagers=[f"127.0.0.1:{am_port}"],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_exporter import catalog
 from llm_exporter.replay import evaluate
 from llm_exporter.replay.report import report, run
 from llm_exporter.replay.scenarios import by_name
@@ -58,7 +59,7 @@ def test_the_world_is_deterministic_and_reacts_to_conditions() -> None:
     second = World(scenario.minutes, scenario.conditions).run().values
     assert first == second
     timeouts = next(v for k, v in first.items()
-                    if k.startswith("gen_ai_execute_tool_duration_seconds_count")
+                    if k.startswith(catalog.TOOL_DURATION.count + "{")
                     and 'error_type="timeout"' in k)  # fmt: skip
     start = scenario.start
     before = timeouts[start] - timeouts[start - 60]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import signal
 import socket
+import urllib.request
 
 import pytest
 
@@ -35,6 +36,13 @@ def test_gzip_when_asked(serve: ServeProcess) -> None:
     status, headers, body = http_get(serve.url + "/metrics", {"Accept-Encoding": "gzip"})
     assert status == 200 and headers.get("Content-Encoding") == "gzip"
     assert catalog.BUILD_INFO.name.encode() in gzip.decompress(body)
+
+
+def test_one_content_length_that_fits_the_body(serve: ServeProcess) -> None:
+    for asked in ({}, {"Accept-Encoding": "gzip"}):
+        request = urllib.request.Request(serve.url + "/metrics", headers=asked)
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.headers.get_all("Content-Length") == [str(len(resp.read()))], asked
 
 
 def test_landing_healthz_and_404(serve: ServeProcess) -> None:

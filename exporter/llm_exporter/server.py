@@ -82,8 +82,9 @@ def make_app(registry: CollectorRegistry, web_config: WebConfig | None = None) -
             answer[:] = [status, headers]
 
         body = b"".join(metrics_app(environ, capture))
+        # prometheus_client's app sets no Content-Length (only Content-Type and, on OPTIONS or
+        # other methods, Allow): the one below is the only one.
         status, headers = answer
-        headers = [h for h in headers if h[0].lower() != "content-length"]
         if (
             body
             and status.startswith("200")

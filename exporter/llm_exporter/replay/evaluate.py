@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..rulegen.render import GROUP_ORDER
 from .scenarios import Scenario
 from .world import MINUTE, World
 
 WINDOW_MINUTES = 360
-GROUP_ORDER = ("llm-exporter.recording", "llm-exporter.baselines", "llm-exporter.infra",
-               "llm-exporter.app", "llm-exporter.quality")  # fmt: skip
 # promtool prints what it got as "{labels} value, {labels} value, ..." on one line.
 _GOT = re.compile(r"(\{[^{}]*\})\s+([0-9.eE+-]+)")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')

@@ -49,10 +49,8 @@ def run(scenarios: Iterable[Scenario], rules_dir: Path, progress=None) -> list[O
 
 
 def _alerts(found: list[Firing]) -> str:
-    names: dict[str, float] = {}
-    for f in found:
-        names.setdefault(f.alert, f.minute)
-    return ", ".join(names) if names else "none"
+    """The alerts that fired, each once, in the order they first did."""
+    return ", ".join(dict.fromkeys(f.alert for f in found)) or "none"
 
 
 def report(outcomes: list[Outcome]) -> tuple[str, bool]:

@@ -30,8 +30,6 @@ EVALUATIONS = ("faithfulness", "relevance", "safety")
 LAT_BUCKETS = (0.32, 0.64, 1.28, 2.56, 5.12, 10.24)
 TTFC_BUCKETS = (0.16, 0.32, 0.64, 1.28, 2.56)
 TOOL_BUCKETS = (0.04, 0.08, 0.16, 0.32, 0.64, 1.28)
-CONTEXT_BUCKETS = c.RATIO_BUCKETS
-DEPTH_BUCKETS = c.DEPTH_BUCKETS
 APP = (("job", "app"), ("instance", "app:9464"))
 GPU_NODE = (("job", "llm-exporter"), ("instance", "gpu-node-1:9464"))
 
@@ -71,7 +69,7 @@ class Series:
     minutes: int
     values: dict[str, list[float | None]] = field(default_factory=dict)
 
-    def _slot(self, key: str, m: int) -> list[float | None]:
+    def _slot(self, key: str) -> list[float | None]:
         found = self.values.get(key)
         if found is None:
             found = self.values[key] = [None] * (self.minutes + 1)
@@ -79,7 +77,7 @@ class Series:
 
     def add(self, key: str, m: int, amount: float) -> None:
         """A counter: its value at minute m is what it had at m-1 plus ``amount``."""
-        slot = self._slot(key, m)
+        slot = self._slot(key)
         before = slot[m - 1] if m > 0 and slot[m - 1] is not None else 0.0
         slot[m] = before + amount
 
@@ -90,7 +88,7 @@ class Series:
                 slot[m] = slot[m - 1]
 
     def set(self, key: str, m: int, value: float) -> None:
-        self._slot(key, m)[m] = value
+        self._slot(key)[m] = value
 
 
 def key(name: str, *labels: tuple[str, str]) -> str:
@@ -182,7 +180,7 @@ class World:
         s.add(key(c.COST.name, *answered), m, cost)
         s.add(key(c.RETRIES.name, *base, *server), m, calls * cond.retries)
         context = (*APP, (c.OPERATION, "chat"), (c.PROVIDER, "openai"), (c.REQUEST_MODEL, model))
-        for le in (*CONTEXT_BUCKETS, math.inf):
+        for le in (*c.CONTEXT_WINDOW_USAGE.buckets, math.inf):
             s.add(key(c.CONTEXT_WINDOW_USAGE.bucket, *context, ("le", _le(le))), m,
                   ok * lognormal_cdf(le, cond.context, 0.3))  # fmt: skip
         checks = (*APP, (c.REQUEST_MODEL, model), (c.RESPONSE_MODEL, response), ("check", "json"))
@@ -211,7 +209,7 @@ class World:
         normal = ((1, 0.7), (2, 0.25), (3, 0.05))
         depths = [(d, share * (1 - cond.deep_share)) for d, share in normal]
         depths.append((6, cond.deep_share))
-        for le in (*DEPTH_BUCKETS, math.inf):
+        for le in (*c.AGENT_DEPTH.buckets, math.inf):
             within = sum(share for d, share in depths if d <= le)
             s.add(key(c.AGENT_DEPTH.bucket, *agent, ("le", _le(le))), m, requests * within)
         s.add(key(c.AGENT_DEPTH.count, *agent), m, requests)

@@ -46,11 +46,11 @@ _active: OpenLIT | None = None
 
 @dataclass(frozen=True)
 class OpenLIT:
-    """What use_openlit() set up; ``reader`` is the bridge into ``metrics.registry``."""
+    """What use_openlit() set up: the registry's metrics and the MeterProvider OpenLIT records
+    into."""
 
     metrics: Metrics
     meter_provider: Any
-    reader: Any
 
 
 def _remaps() -> tuple[Any, ...]:
@@ -58,6 +58,9 @@ def _remaps() -> tuple[Any, ...]:
 
     def scaled(factor: float) -> Any:
         return lambda point: point.value * factor
+
+    def as_is(point: Any) -> float:
+        return point.value
 
     gpu = {"gpu.index": catalog.GPU, "gpu.uuid": catalog.UUID}
     return (
@@ -70,12 +73,12 @@ def _remaps() -> tuple[Any, ...]:
         Remap("gpu.utilization", catalog.GPU_UTILIZATION, scaled(0.01), gpu),
         Remap("gpu.enc.utilization", catalog.GPU_ENCODER_UTILIZATION, scaled(0.01), gpu),
         Remap("gpu.dec.utilization", catalog.GPU_DECODER_UTILIZATION, scaled(0.01), gpu),
-        Remap("gpu.temperature", catalog.GPU_TEMPERATURE, scaled(1), gpu),
+        Remap("gpu.temperature", catalog.GPU_TEMPERATURE, as_is, gpu),
         Remap("gpu.memory.total", catalog.GPU_MEMORY_TOTAL, scaled(MIB), gpu),
         Remap("gpu.memory.used", catalog.GPU_MEMORY_USED, scaled(MIB), gpu),
         Remap("gpu.memory.free", catalog.GPU_MEMORY_FREE, scaled(MIB), gpu),
-        Remap("gpu.power.draw", catalog.GPU_POWER, scaled(1), gpu),
-        Remap("gpu.power.limit", catalog.GPU_POWER_LIMIT, scaled(1), gpu),
+        Remap("gpu.power.draw", catalog.GPU_POWER, as_is, gpu),
+        Remap("gpu.power.limit", catalog.GPU_POWER_LIMIT, as_is, gpu),
     )  # fmt: skip
 
 
@@ -115,7 +118,7 @@ def use_openlit(
         metrics = metrics or default_metrics()
         if metrics.registry is None:
             raise ValueError("use_openlit() needs metrics on a registry, got registry=None")
-        meter_provider, reader = _meter_provider(metrics, otlp_endpoint, otlp_headers)
+        meter_provider = _meter_provider(metrics, otlp_endpoint, otlp_headers)
         _tracer_and_logger_providers(otlp_endpoint, otlp_headers, disable_events)
         options: dict[str, Any] = {
             "disable_events": disable_events,
@@ -131,7 +134,7 @@ def use_openlit(
         finally:
             if pricing is not None:
                 os.unlink(pricing)  # read during init
-        _active = OpenLIT(metrics, meter_provider, reader)
+        _active = OpenLIT(metrics, meter_provider)
         return _active
 
 
@@ -146,12 +149,13 @@ def _import_openlit() -> Any:
                           f"{INSTALL_HINT}") from exc  # fmt: skip
     found = version("openlit")
     if tuple(int(p) for p in found.split(".")[:2] if p.isdigit()) < MIN_VERSION:
-        raise ImportError(f"use_openlit() needs OpenLIT 1.40 or later (found {found}), which "
+        wanted = ".".join(map(str, MIN_VERSION))
+        raise ImportError(f"use_openlit() needs OpenLIT {wanted} or later (found {found}), which "
                           f"reuses the MeterProvider set up for it: {INSTALL_HINT}")  # fmt: skip
     return openlit
 
 
-def _meter_provider(metrics: Metrics, endpoint: str | None, headers: Any) -> tuple[Any, Any]:
+def _meter_provider(metrics: Metrics, endpoint: str | None, headers: Any) -> Any:
     from opentelemetry import metrics as otel_metrics
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
@@ -177,7 +181,7 @@ def _meter_provider(metrics: Metrics, endpoint: str | None, headers: Any) -> tup
     cost = View(instrument_name=COST, aggregation=ExplicitBucketHistogramAggregation((0.0,)))
     provider = MeterProvider(metric_readers=readers, views=[cost])
     otel_metrics.set_meter_provider(provider)
-    return provider, reader
+    return provider
 
 
 def _tracer_and_logger_providers(endpoint: str | None, headers: Any, no_events: bool) -> None:
@@ -212,10 +216,14 @@ def _url(endpoint: str, signal: str) -> str:
 
 
 def _headers(headers: Mapping[str, str] | str | None) -> dict[str, str] | None:
-    if headers is None or isinstance(headers, Mapping):
-        return dict(headers) if headers else None
-    pairs = (item.split("=", 1) for item in headers.split(",") if "=" in item)
-    return {k.strip(): v.strip() for k, v in pairs}
+    """OTLP request headers. A string reads as OTEL_EXPORTER_OTLP_HEADERS does in the
+    OpenTelemetry SDK: ``key=value`` pairs split by commas, URL-encoded values decoded, plain
+    ones (``Authorization=Bearer t0ken``) taken as they are, names in lower case."""
+    if isinstance(headers, str):
+        from opentelemetry.util.re import parse_env_headers
+
+        return dict(parse_env_headers(headers, liberal=True)) or None
+    return dict(headers) if headers else None
 
 
 def openlit_pricing(table: ModelTable) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ scrapes and nothing leaves the process.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import threading
@@ -56,18 +57,24 @@ _UNITS = {"d": "days", "h": "hours", "min": "minutes", "s": "seconds", "ms": "mi
 _PER_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week",
               "mo": "month", "y": "year"}  # fmt: skip
 
-COUNTER, GAUGE, HISTOGRAM = "counter", "gauge", "histogram"
+# Names, units and attribute keys come from a small fixed set (the instruments and attributes of
+# the instrumentations) and are rewritten on every scrape: each is worked out once. The bounds
+# only keep a producer with unbounded attribute keys from growing the caches.
+_NAMES_CACHED = 1024
+_Pairs = tuple[tuple[str, str], ...]
 
 
 # -- names, as the OTel Prometheus exporter writes them ---------------------------------------
 
 
+@functools.lru_cache(maxsize=_NAMES_CACHED)
 def metric_name(name: str) -> str:
     if name[:1].isdigit():
         name = "_" + name[1:]
     return _NAME_INVALID.sub("_", name)
 
 
+@functools.lru_cache(maxsize=_NAMES_CACHED)
 def label_name(key: str) -> str:
     if key[:1].isdigit():
         key = "_" + key[1:]
@@ -78,6 +85,7 @@ def label_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
+@functools.lru_cache(maxsize=_NAMES_CACHED)
 def unit_suffix(unit: str) -> str:
     unit = _ANNOTATION.sub("", unit)
     if unit in _UNITS:
@@ -121,16 +129,16 @@ class _Families:
     point without one writes "" (as the OTel exporter does). Points with equal labels add up."""
 
     def __init__(self) -> None:
-        self._families: dict[tuple[str, str], tuple[str, str, dict[tuple, Any]]] = {}
+        self._families: dict[tuple[str, Kind], tuple[str, str, dict[tuple, Any]]] = {}
 
-    def add(self, kind: str, name: str, doc: str, unit: str, labels: dict[str, str],
+    def add(self, kind: Kind, name: str, doc: str, unit: str, labels: dict[str, str],
             value: Any) -> None:  # fmt: skip
         _, _, points = self._families.setdefault((name, kind), (doc, unit, {}))
         key = tuple(sorted(labels.items()))
         old = points.get(key)
         if old is None:
             points[key] = value
-        elif kind == HISTOGRAM:
+        elif kind is Kind.HISTOGRAM:
             (bounds, counts, total), (_, more, extra) = old, value
             points[key] = (
                 bounds,
@@ -144,16 +152,16 @@ class _Families:
         out: list[Family] = []
         for (name, kind), (doc, unit, points) in self._families.items():
             keys = sorted({k for labels in points for k, _ in labels})
-            if kind == HISTOGRAM:
+            if kind is Kind.HISTOGRAM:
                 family: Family = HistogramMetricFamily(name, doc, labels=keys, unit=unit)
-            elif kind == COUNTER:
+            elif kind is Kind.COUNTER:
                 family = CounterMetricFamily(name, doc, labels=keys, unit=unit)
             else:
                 family = GaugeMetricFamily(name, doc, labels=keys, unit=unit)
             for labels, value in points.items():
                 given = dict(labels)
                 row = [given.get(k, "") for k in keys]
-                if kind == HISTOGRAM:
+                if kind is Kind.HISTOGRAM:
                     bounds, counts, total = value
                     family.add_metric(row, buckets=_cumulative(bounds, counts), sum_value=total)
                 else:
@@ -170,26 +178,28 @@ def _cumulative(bounds: Iterable[float], counts: Iterable[int]) -> list[tuple[st
     return buckets
 
 
-def _scope_labels(scope: Any) -> dict[str, str]:
+@functools.lru_cache(maxsize=_NAMES_CACHED)
+def _scope_labels(scope: Any) -> _Pairs:
+    """The ``otel_scope_*`` labels of an instrumentation scope (hashable: name, version, schema
+    URL and its immutable attributes), as pairs so the cached value cannot be changed."""
     labels = {label_name("otel_scope_" + k): label_value(v)
               for k, v in (getattr(scope, "attributes", None) or {}).items()}  # fmt: skip
     labels["otel_scope_name"] = scope.name or ""
     labels["otel_scope_version"] = scope.version or ""
     labels["otel_scope_schema_url"] = scope.schema_url or ""
-    return labels
+    return tuple(labels.items())
 
 
-def _labels(scope: dict[str, str], attributes: Mapping[str, Any]) -> dict[str, str]:
+def _labels(scope: _Pairs, attributes: Mapping[str, Any]) -> dict[str, str]:
     labels = dict(scope)
     for key, value in attributes.items():
         labels[label_name(key)] = label_value(value)
     return labels
 
 
-def translate(data: MetricsData, mappings: Mapping[str, list[Remap]] | None = None,
-              dropped: Collection[str] = ()) -> list[Family]:  # fmt: skip
+def translate(data: MetricsData, mappings: Mapping[str, list[Remap]],
+              dropped: Collection[str]) -> list[Family]:  # fmt: skip
     """The Prometheus families of one collection of OTel metrics."""
-    mappings = mappings or {}
     out = _Families()
     for resource in data.resource_metrics:
         for scoped in resource.scope_metrics:
@@ -206,35 +216,35 @@ def translate(data: MetricsData, mappings: Mapping[str, list[Remap]] | None = No
     return out.build()
 
 
-def _translate(metric: Any, scope: dict[str, str], out: _Families) -> None:
+def _translate(metric: Any, scope: _Pairs, out: _Families) -> None:
     name, doc = metric_name(metric.name), metric.description or ""
     unit, data = unit_suffix(metric.unit or ""), metric.data
     if isinstance(data, Histogram):
         for p in data.data_points:
             value = (tuple(p.explicit_bounds), list(p.bucket_counts), p.sum)
-            out.add(HISTOGRAM, name, doc, unit, _labels(scope, p.attributes), value)
+            out.add(Kind.HISTOGRAM, name, doc, unit, _labels(scope, p.attributes), value)
         return
     if isinstance(data, Sum):
         # A cumulative sum that may go down is a gauge (the compatibility spec).
         up_down = not data.is_monotonic
         cumulative = data.aggregation_temporality == AggregationTemporality.CUMULATIVE
-        kind = GAUGE if up_down and cumulative else COUNTER
+        kind = Kind.GAUGE if up_down and cumulative else Kind.COUNTER
     elif isinstance(data, Gauge):
-        kind = GAUGE
+        kind = Kind.GAUGE
     else:  # exponential histograms: no instrument of OpenLIT or the GenAI conventions uses one
         return
     for p in data.data_points:
         out.add(kind, name, doc, unit, _labels(scope, p.attributes), p.value)
 
 
-def _map(m: Remap, metric: Any, scope: dict[str, str], out: _Families) -> None:
-    kind = COUNTER if m.target.kind is Kind.COUNTER else GAUGE
+def _map(m: Remap, metric: Any, scope: _Pairs, out: _Families) -> None:
+    target = m.target  # a counter or a gauge (Remap checks)
     for p in metric.data.data_points:
         value = m.value(p)
         if value is None:
             continue
         attributes = {m.labels.get(k, k): v for k, v in p.attributes.items() if k not in m.drop}
-        out.add(kind, m.target.name, m.target.help, m.target.unit, _labels(scope, attributes),
+        out.add(target.kind, target.name, target.help, target.unit, _labels(scope, attributes),
                 value)  # fmt: skip
 
 
