@@ -26,7 +26,6 @@ RATE = "5m"
 OPS = "model:gen_ai_client_operations:rate5m"
 OPS_1H = "model:gen_ai_client_operations:rate1h"
 ERRORS = "model:gen_ai_client_operation_errors:rate5m"
-ERROR_RATIO = "model:gen_ai_client_operation_errors:ratio_rate5m"
 ERROR_CLASS_RATIO = "model_error_type:gen_ai_client_operation_errors:ratio_rate5m"
 LATENCY = {q: f"model:{D.name}:p{q}_5m" for q in (50, 95, 99)}
 TTFC_Q = {q: f"model:{TTFC.name}:p{q}_5m" for q in (50, 95)}
@@ -85,6 +84,9 @@ FAST = "model:gen_ai_client_operations_under_latency_threshold:rate5m"
 
 def error_ratio(window: str) -> str:
     return f"model:gen_ai_client_operation_errors:ratio_rate{window}"
+
+
+ERROR_RATIO = error_ratio(RATE)
 
 
 def slow_ratio(window: str) -> str:
