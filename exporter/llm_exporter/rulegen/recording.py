@@ -135,7 +135,7 @@ def recording_rules(x: Ctx) -> list[Record]:
             ERROR_CLASS_RATIO,
             f"sum {x.by_model(c.ERROR_TYPE)} ("
             f"{x.error_classes(calls(x.app(D.count, *x.errors())))})"
-            f" / {promql.on(x.model)} group_left {OPS}",
+            f" / {x.on_model()} group_left {OPS}",
         ),
     ]
     fast = x.app(D.bucket, ok, promql.le(x.config.latency_threshold_s))
