@@ -31,7 +31,6 @@ TOOL = "{{ $labels.gen_ai_tool_name }}"
 AGENT = "{{ $labels.gen_ai_agent_name }}"
 STAGE = "{{ $labels.stage }}"
 EVALUATION = "{{ $labels.gen_ai_evaluation_name }}"
-ERROR_TYPE = "{{ $labels.error_type }}"
 GPU = "{{ $labels.gpu }} ({{ $labels.uuid }}) on {{ $labels.instance }}"
 INSTANCE = "{{ $labels.instance }}"
 

@@ -83,18 +83,19 @@ def rule_files(config: Config) -> dict[str, str]:
             for stem, g in groups(config).items()}  # fmt: skip
 
 
-def prometheus_rule(config: Config, name: str = GROUP_PREFIX) -> dict[str, str]:
+def prometheus_rule(config: Config) -> dict[str, str]:
     """One PrometheusRule object (prometheus-operator) holding every group."""
     every = [group for g in groups(config).values() for group in g]
     obj = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": GROUP_PREFIX,
-                                               "app.kubernetes.io/part-of": GROUP_PREFIX}},
+        "metadata": {"name": GROUP_PREFIX,
+                     "labels": {"app.kubernetes.io/name": GROUP_PREFIX,
+                                "app.kubernetes.io/part-of": GROUP_PREFIX}},
         "spec": {"groups": every},
     }  # fmt: skip
     header = HEADER.format(source=Path(config.source).name)
-    return {f"{name}.prometheusrule.yaml": header + _dump(obj)}
+    return {f"{GROUP_PREFIX}.prometheusrule.yaml": header + _dump(obj)}
 
 
 class _Dumper(yaml.SafeDumper):
