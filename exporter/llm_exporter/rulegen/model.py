@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 TIERS = ("infra", "app", "quality")
 SEVERITIES = ("critical", "warning", "info")
 
+
+def label_template(label: str) -> str:
+    """The Go template of a series' label value in an annotation: ``{{ $labels.<label> }}``."""
+    return "{{ $labels." + label + " }}"
+
+
 # Go-template pieces of annotations, so definitions read as plain f-strings.
 VALUE = "{{ $value | humanize }}"  # large quantities: 1.5k tokens
 NUMBER = '{{ $value | printf "%.3g" }}'  # may be below 1: humanize writes 0.75 as "750m"
@@ -24,15 +30,15 @@ PERCENT = "{{ $value | humanizePercentage }}"
 SECONDS = "{{ $value | humanizeDuration }}"
 USD = '{{ $value | printf "%.2f" }}'
 USD_PRECISE = '{{ $value | printf "%.4f" }}'  # per-call costs are fractions of a cent
-MODEL = "{{ $labels.gen_ai_request_model }}"
-PROVIDER = "{{ $labels.gen_ai_provider_name }}"
-RESPONSE_MODEL = "{{ $labels.gen_ai_response_model }}"
-TOOL = "{{ $labels.gen_ai_tool_name }}"
-AGENT = "{{ $labels.gen_ai_agent_name }}"
-STAGE = "{{ $labels.stage }}"
-EVALUATION = "{{ $labels.gen_ai_evaluation_name }}"
-GPU = "{{ $labels.gpu }} ({{ $labels.uuid }}) on {{ $labels.instance }}"
-INSTANCE = "{{ $labels.instance }}"
+MODEL = label_template(catalog.REQUEST_MODEL)
+PROVIDER = label_template(catalog.PROVIDER)
+RESPONSE_MODEL = label_template(catalog.RESPONSE_MODEL)
+TOOL = label_template(catalog.TOOL_NAME)
+AGENT = label_template(catalog.AGENT_NAME)
+STAGE = label_template(catalog.STAGE)
+EVALUATION = label_template(catalog.EVALUATION_NAME)
+INSTANCE = label_template("instance")  # the scrape's, set by Prometheus
+GPU = f"{label_template(catalog.GPU)} ({label_template(catalog.UUID)}) on {INSTANCE}"
 
 
 @dataclass(frozen=True)

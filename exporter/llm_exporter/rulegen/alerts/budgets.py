@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from ... import catalog as c
 from .. import promql
 from .. import recording as r
-from ..model import NUMBER, USD, AlertDef, Ctx, Param, Runbook, Variant
+from ..model import NUMBER, USD, AlertDef, Ctx, Param, Runbook, Variant, label_template
 from ..thresholds import AlertSettings, Config
 from .common import times, where
 
@@ -34,7 +34,7 @@ def _per_name(
     A listed budget of 0 exempts that value."""
 
     def describe(s: S, usd: float) -> str:
-        return (f"{noun.capitalize()} {{{{ $labels.{label} }}}} of {where(s)} spent ${USD} on LLM "
+        return (f"{noun.capitalize()} {label_template(label)} of {where(s)} spent ${USD} on LLM "
                 f"calls in the last 24h; its daily budget is ${usd:,.2f}.")  # fmt: skip
 
     def variants(x: Ctx, s: S) -> list[Variant]:
@@ -74,7 +74,7 @@ ALERTS: tuple[AlertDef, ...] = (
         tier="app",
         summary="A team's LLM spend in the last 24 hours passed its daily budget.",
         description=lambda s: (
-            f"Team {{{{ $labels.team }}}} of {where(s)} spent ${USD} on LLM calls in the last "
+            f"Team {label_template(c.TEAM)} of {where(s)} spent ${USD} on LLM calls in the last "
             "24h, over its daily budget."
         ),
         variants=_per_name(
@@ -109,7 +109,7 @@ ALERTS: tuple[AlertDef, ...] = (
         tier="app",
         summary="A feature's LLM spend in the last 24 hours passed its daily budget.",
         description=lambda s: (
-            f"Feature {{{{ $labels.feature }}}} of {where(s)} spent ${USD} on LLM calls in the "
+            f"Feature {label_template(c.FEATURE)} of {where(s)} spent ${USD} on LLM calls in the "
             "last 24h, over its daily budget."
         ),
         variants=_per_name(
