@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from llm_exporter import catalog
-from llm_exporter.rulegen import render, thresholds
+from llm_exporter.rulegen import render, runbook, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 from llm_exporter.rulegen.promql import parse_duration
 
@@ -142,6 +142,19 @@ def test_selectors_and_aggregation_come_from_the_thresholds_file(tmp_path: Path)
     error_rate = next(r for r in every if r.get("alert") == "LLMHighErrorRate")
     assert "> 0.1\n" in error_rate["expr"] and error_rate["for"] == "4m"
     assert not [r for r in every if r.get("alert") == "LLMRetryStorm"]
+
+
+def test_a_for_of_zero_in_any_unit_fires_at_once(tmp_path: Path) -> None:
+    """The rule files and the runbook agree on what a zero ``for`` is, whatever its unit."""
+    config_file = tmp_path / "t.yaml"
+    config_file.write_text("alerts: {HighErrorRate: {for: 0h}, RetryStorm: {for: 0s}}\n")
+    config = thresholds.load(config_file, ALERTS)
+    every = [rule for gs in render.groups(config).values() for g in gs for rule in g["rules"]]
+    for name in ("LLMHighErrorRate", "LLMRetryStorm"):
+        (rule,) = [r for r in every if r.get("alert") == name]
+        assert "for" not in rule, rule
+        section = runbook.render_runbook(config).split(f"### {name}\n", 1)[1]
+        assert "at once." in section.split("**What it means.**", 1)[0], section[:300]
 
 
 def test_prometheusrule_holds_the_same_groups() -> None:

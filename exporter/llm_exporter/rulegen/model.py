@@ -71,6 +71,11 @@ class Variant:
     keep_firing_for: str | None = None
     description: str | None = None  # instead of the alert's own, e.g. naming the windows
 
+    @property
+    def waits(self) -> bool:
+        """Whether the rule has a ``for:`` at all (``0s``, ``0m``, ``0h`` ... fire at once)."""
+        return promql.parse_duration(self.for_) > 0
+
 
 @dataclass(frozen=True)
 class AlertDef:
@@ -92,6 +97,13 @@ class AlertDef:
             raise ValueError(f"{self.name}: bad tier or severity")
         if (self.expr is None) == (self.variants is None):
             raise ValueError(f"{self.name}: give exactly one of expr and variants")
+
+    def rules(self, x: Ctx, s: AlertSettings) -> list[Variant]:
+        """The alert's rules: its variants, or the one rule its expression and knobs make."""
+        if self.variants is not None:
+            return self.variants(x, s)
+        assert self.expr is not None
+        return [Variant(self.expr(x, s), {}, s.severity, s.for_, s.keep_firing_for)]
 
     @property
     def knobs(self) -> tuple[str, ...]:

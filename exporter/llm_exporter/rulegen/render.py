@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from .alerts import ALERTS
-from .model import TIERS, AlertDef, Ctx, Variant
+from .model import TIERS, AlertDef, Ctx
 from .recording import baseline_rules, monthly_rules, recording_rules
 from .thresholds import AlertSettings, Config
 
@@ -53,20 +53,15 @@ def _group(name: str, interval: str, rules: list[dict[str, Any]]) -> dict[str, A
 
 
 def _alert_rules(x: Ctx, definition: AlertDef, s: AlertSettings) -> list[dict[str, Any]]:
-    if definition.variants is not None:
-        variants = definition.variants(x, s)
-    else:
-        assert definition.expr is not None
-        variants = [Variant(definition.expr(x, s), {}, s.severity, s.for_, s.keep_firing_for)]
     rules = []
-    for v in variants:
+    for v in definition.rules(x, s):
         annotations = {
             "summary": definition.summary,
             "description": v.description or definition.description(s),
             "runbook_url": f"{s.config.runbook_url}#{anchor(s.name)}",
         }
         rule: dict[str, Any] = {"alert": s.name, "expr": v.expr}
-        if v.for_ not in ("0s", "0m", "0h"):
+        if v.waits:
             rule["for"] = v.for_
         if v.keep_firing_for:
             rule["keep_firing_for"] = v.keep_firing_for
