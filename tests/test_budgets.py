@@ -5,6 +5,7 @@ budget knobs are one line and exit 2."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,35 @@ def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_pat
     result = subprocess.run([promtool(), "test", "rules", str(test)], capture_output=True,
                             text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_thresholds_files_severity_and_for_drive_every_budget_rule(tmp_path: Path) -> None:
+    """The knobs the thresholds file advertises for the multi-rule budget alerts are the ones
+    their rules take: the defaults as written there, and any change to them."""
+    # A definition's own default is what the thresholds file writes and what the rules take.
+    alerts = tuple(replace(d, for_="11m") if d.name == "TeamDailyBudgetExceeded" else d
+                   for d in ALERTS)  # fmt: skip
+    written = yaml.safe_load(thresholds.render_defaults(alerts))["alerts"]
+    assert written["TeamDailyBudgetExceeded"]["for"] == "11m"
+    defaults = thresholds.load(None, alerts)
+    config_file = tmp_path / "thresholds.yaml"
+    config_file.write_text(
+        "budgets: {team_daily_usd: {search: 80}, feature_daily_usd: {chat: 5}}\n"
+        "alerts: {TeamDailyBudgetExceeded: {severity: info, for: 17m},"
+        " FeatureDailyBudgetExceeded: {for: 0m}}\n"
+    )
+    changed = thresholds.load(config_file, alerts)
+    for name, changes in (("TeamDailyBudgetExceeded", {"severity": "info", "for": "17m"}),
+                          ("FeatureDailyBudgetExceeded", {"for": None})):  # fmt: skip
+        for config, expected in ((defaults, {}), (changed, changes)):
+            app = yaml.safe_load(render.rule_files(config)["app.rules.yaml"])["groups"][0]
+            rules = [r for r in app["rules"] if r["alert"] == "LLM" + name]
+            assert len(rules) == (2 if config is changed else 1), rules  # listed + default
+            want = {"severity": written[name]["severity"], "for": written[name]["for"],
+                    **expected}  # fmt: skip
+            for rule in rules:
+                assert rule["labels"]["severity"] == want["severity"], rule
+                assert rule.get("for") == want["for"], rule
 
 
 @pytest.mark.parametrize(

@@ -89,14 +89,19 @@ class AlertDef:
     for_: str = "5m"
     keep_firing_for: str | None = None
     params: Mapping[str, Param] = field(default_factory=dict)
-    # Alerts made of several rules return them here; they take no severity/for knobs.
+    # Alerts made of several rules return them here; they take no severity/for knobs of their
+    # own unless shared_knobs, where every rule takes the alert's severity, for and
+    # keep_firing_for (one rule per budget, all alike).
     variants: Callable[[Ctx, AlertSettings], list[Variant]] | None = None
+    shared_knobs: bool = False
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS or self.severity not in SEVERITIES:
             raise ValueError(f"{self.name}: bad tier or severity")
         if (self.expr is None) == (self.variants is None):
             raise ValueError(f"{self.name}: give exactly one of expr and variants")
+        if self.shared_knobs and self.variants is None:
+            raise ValueError(f"{self.name}: shared_knobs is for alerts made of variants")
 
     def rules(self, x: Ctx, s: AlertSettings) -> list[Variant]:
         """The alert's rules: its variants, or the one rule its expression and knobs make."""
@@ -106,9 +111,14 @@ class AlertDef:
         return [Variant(self.expr(x, s), {}, s.severity, s.for_, s.keep_firing_for)]
 
     @property
+    def standard_knobs(self) -> bool:
+        """Whether severity, for and keep_firing_for are knobs of the alert."""
+        return self.variants is None or self.shared_knobs
+
+    @property
     def knobs(self) -> tuple[str, ...]:
-        standard = ("enabled",) if self.variants else ("enabled", "severity", "for",
-                                                      "keep_firing_for")  # fmt: skip
+        standard = ("enabled", "severity", "for", "keep_firing_for") if self.standard_knobs \
+            else ("enabled",)  # fmt: skip
         return (*standard, *self.params)
 
 

@@ -16,9 +16,6 @@ from .common import times, where
 
 S = AlertSettings
 COST = "LLM cost"
-# Variant alerts take these as knobs of their own (one rule per budget).
-_SEVERITY = Param("warning", "Severity of every rule of the alert.", "severity")
-_FOR = Param("5m", "for: of every rule of the alert.", "duration")
 _MIN_USD = Param(10.0, "Stay quiet while last month's spend to the same point (or in total, for "
                  "the forecast) is below this many US dollars.")  # fmt: skip
 
@@ -84,7 +81,7 @@ ALERTS: tuple[AlertDef, ...] = (
             lambda cfg: cfg.team_default_budget_usd,
             "team",
         ),
-        params={"severity": _SEVERITY, "for": _FOR},
+        shared_knobs=True,
         runbook=Runbook(
             "Spend attributed to the team (the team label the application sets with "
             "llm_exporter.attribute) over the last 24 hours passed its budget: "
@@ -119,7 +116,7 @@ ALERTS: tuple[AlertDef, ...] = (
             lambda cfg: cfg.feature_default_budget_usd,
             "feature",
         ),
-        params={"severity": _SEVERITY, "for": _FOR},
+        shared_knobs=True,
         runbook=Runbook(
             "Spend attributed to the feature (or route: the feature label) over the last 24 "
             "hours passed its budget: budgets.feature_daily_usd for the features listed there, "
