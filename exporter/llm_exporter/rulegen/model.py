@@ -68,8 +68,8 @@ class Variant:
     labels: Mapping[str, str]
     severity: str
     for_: str
+    description: str  # Go template, says value and threshold (and, for a window pair, which)
     keep_firing_for: str | None = None
-    description: str | None = None  # instead of the alert's own, e.g. naming the windows
 
     @property
     def waits(self) -> bool:
@@ -82,8 +82,9 @@ class AlertDef:
     name: str  # CamelCase, without the configured prefix
     tier: str
     summary: str  # static, one sentence
-    description: Callable[[AlertSettings], str]  # Go template, says value and threshold
     runbook: Runbook
+    # Go template, says value and threshold; only single-rule alerts: variants describe each rule.
+    description: Callable[[AlertSettings], str] | None = None
     expr: Callable[[Ctx, AlertSettings], str] | None = None
     severity: str = "warning"
     for_: str = "5m"
@@ -100,6 +101,8 @@ class AlertDef:
             raise ValueError(f"{self.name}: bad tier or severity")
         if (self.expr is None) == (self.variants is None):
             raise ValueError(f"{self.name}: give exactly one of expr and variants")
+        if (self.description is None) != (self.expr is None):
+            raise ValueError(f"{self.name}: a description for an expr, none for variants")
         if self.shared_knobs and self.variants is None:
             raise ValueError(f"{self.name}: shared_knobs is for alerts made of variants")
 
@@ -107,8 +110,9 @@ class AlertDef:
         """The alert's rules: its variants, or the one rule its expression and knobs make."""
         if self.variants is not None:
             return self.variants(x, s)
-        assert self.expr is not None
-        return [Variant(self.expr(x, s), {}, s.severity, s.for_, s.keep_firing_for)]
+        assert self.expr is not None and self.description is not None
+        return [Variant(self.expr(x, s), {}, s.severity, s.for_, self.description(s),
+                        s.keep_firing_for)]  # fmt: skip
 
     @property
     def standard_knobs(self) -> bool:

@@ -57,7 +57,7 @@ def _alert_rules(x: Ctx, definition: AlertDef, s: AlertSettings) -> list[dict[st
     for v in definition.rules(x, s):
         annotations = {
             "summary": definition.summary,
-            "description": v.description or definition.description(s),
+            "description": v.description,
             "runbook_url": f"{s.config.runbook_url}#{anchor(s.name)}",
         }
         rule: dict[str, Any] = {"alert": s.name, "expr": v.expr}

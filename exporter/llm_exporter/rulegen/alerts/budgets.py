@@ -25,28 +25,27 @@ def _per_name(
     record: str,
     budgets: Callable[[Config], Mapping[str, float]],
     default: Callable[[Config], float],
-    noun: str,
 ) -> Callable[[Ctx, S], list[Variant]]:
     """One rule per listed budget, and one for every other value under the default budget.
     A listed budget of 0 exempts that value."""
 
     def describe(s: S, usd: float) -> str:
-        return (f"{noun.capitalize()} {label_template(label)} of {where(s)} spent ${USD} on LLM "
+        return (f"{label.capitalize()} {label_template(label)} of {where(s)} spent ${USD} on LLM "
                 f"calls in the last 24h; its daily budget is ${usd:,.2f}.")  # fmt: skip
 
     def variants(x: Ctx, s: S) -> list[Variant]:
         listed = budgets(s.config)
         out = [
             Variant(f"{promql.selector(record, (), promql.eq(label, name))} > "
-                    f"{promql.number(usd)}", {}, s.severity, s.for_, s.keep_firing_for,
-                    describe(s, usd))
+                    f"{promql.number(usd)}", {}, s.severity, s.for_, describe(s, usd),
+                    s.keep_firing_for)
             for name, usd in listed.items() if usd > 0
         ]  # fmt: skip
         fallback = default(s.config)
         if fallback > 0:
             others = promql.selector(record, (), *promql.not_in(label, listed))
             out.append(Variant(f"{others} > {promql.number(fallback)}", {}, s.severity, s.for_,
-                               s.keep_firing_for, describe(s, fallback)))  # fmt: skip
+                               describe(s, fallback), s.keep_firing_for))  # fmt: skip
         return out
 
     return variants
@@ -70,16 +69,11 @@ ALERTS: tuple[AlertDef, ...] = (
         name="TeamDailyBudgetExceeded",
         tier="app",
         summary="A team's LLM spend in the last 24 hours passed its daily budget.",
-        description=lambda s: (
-            f"Team {label_template(c.TEAM)} of {where(s)} spent ${USD} on LLM calls in the last "
-            "24h, over its daily budget."
-        ),
         variants=_per_name(
             c.TEAM,
             r.TEAM_COST_1D,
             lambda cfg: cfg.team_budgets_usd,
             lambda cfg: cfg.team_default_budget_usd,
-            "team",
         ),
         shared_knobs=True,
         runbook=Runbook(
@@ -105,16 +99,11 @@ ALERTS: tuple[AlertDef, ...] = (
         name="FeatureDailyBudgetExceeded",
         tier="app",
         summary="A feature's LLM spend in the last 24 hours passed its daily budget.",
-        description=lambda s: (
-            f"Feature {label_template(c.FEATURE)} of {where(s)} spent ${USD} on LLM calls in the "
-            "last 24h, over its daily budget."
-        ),
         variants=_per_name(
             c.FEATURE,
             r.FEATURE_COST_1D,
             lambda cfg: cfg.feature_budgets_usd,
             lambda cfg: cfg.feature_default_budget_usd,
-            "feature",
         ),
         shared_knobs=True,
         runbook=Runbook(
