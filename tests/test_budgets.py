@@ -11,12 +11,13 @@ from pathlib import Path
 
 import yaml
 
-from llm_exporter.rulegen import render, thresholds
+from llm_exporter import catalog
+from llm_exporter.rulegen import recording, render, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 
 from .conftest import promtool
 
-SERIES = ('llm_exporter_cost_usd_total{{job="app",instance="app:9464",gen_ai_operation_name="chat",'
+SERIES = (catalog.COST.name + '{{job="app",instance="app:9464",gen_ai_operation_name="chat",'
           'gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model='
           '"gpt-4o-2024-08-06",server_address="api.openai.com",team="{team}",feature="",'
           'tenant=""}}')  # fmt: skip
@@ -64,9 +65,9 @@ def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_pat
     app = yaml.safe_load(files["app.rules.yaml"])["groups"][0]["rules"]
     teams = [r["expr"] for r in app if r["alert"] == "LLMTeamDailyBudgetExceeded"]
     assert teams == [
-        'team:llm_exporter_cost_usd:increase1d{team="search"} > 80',
-        'team:llm_exporter_cost_usd:increase1d{team="ads"} > 20',
-        'team:llm_exporter_cost_usd:increase1d{team!~"search|ads|ops"} > 50',
+        f'{recording.TEAM_COST_1D}{{team="search"}} > 80',
+        f'{recording.TEAM_COST_1D}{{team="ads"}} > 20',
+        f'{recording.TEAM_COST_1D}{{team!~"search|ads|ops"}} > 50',
     ]
     # A default of 0 and no listed feature: no feature budget at all.
     assert not [r for r in app if r["alert"] == "LLMFeatureDailyBudgetExceeded"]

@@ -131,7 +131,7 @@ def test_selectors_and_aggregation_come_from_the_thresholds_file(tmp_path: Path)
     raw_selectors = [m for rule in every for m in re.findall(r"\b[a-z_]+\{[^}]*\}", rule["expr"])
                      if not m.startswith("model") and ":" not in m.split("{")[0]]  # fmt: skip
     for sel in raw_selectors:
-        if sel.startswith(("llm_exporter_gpu", "up{", "llm_exporter_build_info")):
+        if sel.startswith((catalog.PREFIX + "gpu", "up{", catalog.BUILD_INFO.name)):
             assert 'job="gpu-nodes"' in sel, sel
         else:
             assert 'job=~"chat-.*"' in sel, sel
