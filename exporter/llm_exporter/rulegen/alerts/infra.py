@@ -22,6 +22,9 @@ TARGET = ("job", "instance")
 # micro-controller halts, page retirement and row remapping, NVLink, fallen off the bus,
 # contained and uncontained ECC, GSP errors.
 CRITICAL_XIDS = ["48", "61", "62", "63", "64", "74", "79", "92", "94", "95", "119", "120"]
+# Counted only while NVML is down (nvml_up 0, which the alert reads as a state): counted, they
+# would keep increase()[10m] above 0 for 10m after NVML came back, so a short driver reload
+# would fire after it ended (promtool-tests/infra.test.yaml has the case).
 NO_GPU_CLASSES = ("library_not_found", "driver_not_loaded")
 
 
