@@ -505,7 +505,7 @@ def test_the_recording_rules_read_openlit_and_a_collector(live: Prometheus) -> N
                 "model_error_type:gen_ai_client_operation_errors:ratio_rate5m",
                 "model:gen_ai_client_operation_duration_seconds:p95_5m",
                 "model:gen_ai_client_operation_duration_seconds:slow_ratio_rate5m",
-                "model:gen_ai_client_operation_time_to_first_chunk_seconds:p95_5m",
+                recording.TTFC_Q[50],
                 "model:gen_ai_client_token_usage:per_operation_rate5m",
                 "response_model:gen_ai_client_operations:rate5m"} <= set(covered), job  # fmt: skip
         if job == "openlit":

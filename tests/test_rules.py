@@ -82,8 +82,11 @@ def test_rules_read_only_catalog_metrics_and_recorded_series() -> None:
         assert names, rule
         assert names <= known, f"{rule.get('alert') or rule.get('record')}: {names - known}"
         used |= names
-    # Every recording rule's output is read by something (an alert, a baseline), or is for
-    # dashboards; and the rules do read the catalog's LLM, agent, quality and GPU families.
+    # Every recording rule's output is read by something (an alert, a baseline, another
+    # recording rule): a series nothing reads costs evaluation for nobody. The dashboards read
+    # the raw families, and the README documents no recorded series for users' own queries.
+    assert recorded - used == set(), "recorded series that no rule reads"
+    # And the rules do read the catalog's LLM, agent, quality and GPU families.
     for spec in (catalog.OPERATION_DURATION, catalog.TOOL_DURATION, catalog.QUALITY_SCORE,
                  catalog.GPU_TEMPERATURE, catalog.GPU_XID_LAST_SEEN):  # fmt: skip
         assert used & set(spec.sample_names()), spec.name

@@ -27,10 +27,9 @@ OPS = "model:gen_ai_client_operations:rate5m"
 OPS_1H = "model:gen_ai_client_operations:rate1h"
 ERRORS = "model:gen_ai_client_operation_errors:rate5m"
 ERROR_CLASS_RATIO = "model_error_type:gen_ai_client_operation_errors:ratio_rate5m"
-LATENCY = {q: f"model:{D.name}:p{q}_5m" for q in (50, 95, 99)}
-TTFC_Q = {q: f"model:{TTFC.name}:p{q}_5m" for q in (50, 95)}
+LATENCY = {q: f"model:{D.name}:p{q}_5m" for q in (50, 95)}
+TTFC_Q = {q: f"model:{TTFC.name}:p{q}_5m" for q in (50,)}
 TOKENS_PER_OP = f"model:{TOK.name}:per_operation_rate5m"
-TOKENS_BY_TYPE = f"model_token_type:{TOK.name}:rate5m"
 TOKENS_1H = f"model:{TOK.name}:increase1h"
 COST_BASE = c.COST.base_name
 COST_RATE = f"model:{COST_BASE}:rate5m"
@@ -166,7 +165,6 @@ def recording_rules(x: Ctx) -> list[Record]:
     input_ops = f"sum {x.by_model()} ({calls(x.app(TOK.count, promql.eq(c.TOKEN_TYPE, 'input')))})"
     rules += [
         Record(TOKENS_PER_OP, f"sum {x.by_model()} ({calls(x.app(TOK.sum))}) / {input_ops}"),
-        Record(TOKENS_BY_TYPE, f"sum {x.by_model(c.TOKEN_TYPE)} ({calls(x.app(TOK.sum))})"),
         Record(TOKENS_1H, f"sum {x.by_model()} ({calls(x.app(TOK.sum), '1h', 'increase')})"),
         Record(COST_RATE, f"sum {x.by_model()} ({calls(x.app(c.COST.name))})"),
         Record(COST_PER_OP, f"{COST_RATE} / {OPS}"),
@@ -256,7 +254,7 @@ def _quality_rules(x: Ctx) -> list[Record]:
 
 
 BASELINED = (LATENCY[50], LATENCY[95], TTFC_Q[50], TOKENS_PER_OP, COST_PER_OP, TOOL_P95,
-             APP_OPS, OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO, EMPTY_RATIO,
+             APP_OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO, EMPTY_RATIO,
              TOP_SCORE_MEAN)  # fmt: skip
 # Means over an hour change slowly, and "seen in the window" needs no fine grain: those
 # baselines read one point per 15 minutes (672 a week) rather than one per baseline interval.
