@@ -133,6 +133,7 @@ def test_selectors_and_aggregation_come_from_the_thresholds_file(tmp_path: Path)
     every = [rule for gs in groups.values() for g in gs for rule in g["rules"]]
     raw_selectors = [m for rule in every for m in re.findall(r"\b[a-z_]+\{[^}]*\}", rule["expr"])
                      if not m.startswith("model") and ":" not in m.split("{")[0]]  # fmt: skip
+    assert raw_selectors
     for sel in raw_selectors:
         if sel.startswith((catalog.PREFIX + "gpu", "up{", catalog.BUILD_INFO.name)):
             assert 'job="gpu-nodes"' in sel, sel
@@ -160,13 +161,27 @@ def test_a_for_of_zero_in_any_unit_fires_at_once(tmp_path: Path) -> None:
         assert "at once." in section.split("**What it means.**", 1)[0], section[:300]
 
 
-def test_prometheusrule_holds_the_same_groups() -> None:
-    config = thresholds.load(None, ALERTS)
+def test_prometheusrule_holds_the_rule_files_groups_and_promtool_accepts_them(
+    tmp_path: Path,
+) -> None:
+    """The operator loads spec.groups as a rule file: the same groups as the committed files,
+    valid for promtool without warnings."""
+    config = thresholds.load(RULES / "thresholds.yaml", ALERTS)
     (text,) = render.prometheus_rule(config).values()
     obj = yaml.safe_load(text)
     assert obj["apiVersion"] == "monitoring.coreos.com/v1" and obj["kind"] == "PrometheusRule"
-    expected = [g for gs in render.groups(config).values() for g in gs]
-    assert obj["spec"]["groups"] == expected
+    groups = obj["spec"]["groups"]
+    committed = [g for path in RULE_FILES for g in yaml.safe_load(path.read_text())["groups"]]
+    assert sorted(g["name"] for g in groups) == sorted(g["name"] for g in committed)
+    by_name = {g["name"]: g for g in committed}
+    assert all(g == by_name[g["name"]] for g in groups)
+    extracted = tmp_path / "spec.rules.yaml"
+    extracted.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    result = subprocess.run([promtool(), "check", "rules", str(extracted)], capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warn" not in (result.stdout + result.stderr).lower()
+    assert f"SUCCESS: {sum(len(g['rules']) for g in committed)} rules found" in result.stdout
 
 
 def test_generate_cli_writes_both_formats(tmp_path: Path) -> None:
