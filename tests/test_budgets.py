@@ -1,21 +1,23 @@
 """Budgets in the thresholds file: listed team and feature budgets become one rule each, the
-default covers the rest, a budget of 0 exempts; checked by promtool on a generated pack. Bad
-budget knobs are one line and exit 2."""
+default covers the rest, a budget of 0 exempts; checked by promtool on a generated pack. The
+alerts' severity and for reach every rule. (Bad budget knobs are among test_rules' bad
+thresholds files: one line, exit 2.)"""
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import yaml
 
-from llm_exporter.rulegen import render, thresholds
+from llm_exporter import catalog
+from llm_exporter.rulegen import recording, render, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 
-from .conftest import promtool, run_cli
+from .conftest import promtool
 
-SERIES = ('llm_exporter_cost_usd_total{{job="app",instance="app:9464",gen_ai_operation_name="chat",'
+SERIES = (catalog.COST.name + '{{job="app",instance="app:9464",gen_ai_operation_name="chat",'
           'gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model='
           '"gpt-4o-2024-08-06",server_address="api.openai.com",team="{team}",feature="",'
           'tenant=""}}')  # fmt: skip
@@ -63,9 +65,9 @@ def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_pat
     app = yaml.safe_load(files["app.rules.yaml"])["groups"][0]["rules"]
     teams = [r["expr"] for r in app if r["alert"] == "LLMTeamDailyBudgetExceeded"]
     assert teams == [
-        'team:llm_exporter_cost_usd:increase1d{team="search"} > 80',
-        'team:llm_exporter_cost_usd:increase1d{team="ads"} > 20',
-        'team:llm_exporter_cost_usd:increase1d{team!~"search|ads|ops"} > 50',
+        f'{recording.TEAM_COST_1D}{{team="search"}} > 80',
+        f'{recording.TEAM_COST_1D}{{team="ads"}} > 20',
+        f'{recording.TEAM_COST_1D}{{team!~"search|ads|ops"}} > 50',
     ]
     # A default of 0 and no listed feature: no feature budget at all.
     assert not [r for r in app if r["alert"] == "LLMFeatureDailyBudgetExceeded"]
@@ -84,25 +86,30 @@ def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("budgets: {team_daily_usd: [search]}\n",
-         "budgets.team_daily_usd: expected a mapping of name to US dollars a day"),
-        ("budgets: {team_daily_usd: {search: -5}}\n",
-         "budgets.team_daily_usd.search: must not be negative"),
-        ("budgets: {feature_daily_usd: {search: lots}}\n",
-         "budgets.feature_daily_usd.search: expected a number, got 'lots'"),
-        ("budgets: {month_over_month: 1}\n", "budgets.month_over_month: expected a factor above 1"),
-        ("budgets: {user_daily_usd: -1}\n", "budgets.user_daily_usd: must not be negative"),
-        ("alerts: {TeamDailyBudgetExceeded: {severity: page}}\n",
-         "alerts.TeamDailyBudgetExceeded.severity: expected one of"),
-    ],
-)  # fmt: skip
-def test_bad_budget_knobs_are_one_line_exit_2(tmp_path: Path, content: str, message: str) -> None:
-    path = tmp_path / "thresholds.yaml"
-    path.write_text(content)
-    result = run_cli("check-config", "--thresholds", str(path))
-    assert result.returncode == 2, result
-    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
-    assert str(path) in result.stderr and message in result.stderr, result.stderr
+def test_the_thresholds_files_severity_and_for_drive_every_budget_rule(tmp_path: Path) -> None:
+    """The knobs the thresholds file advertises for the multi-rule budget alerts are the ones
+    their rules take: the defaults as written there, and any change to them."""
+    # A definition's own default is what the thresholds file writes and what the rules take.
+    alerts = tuple(replace(d, for_="11m") if d.name == "TeamDailyBudgetExceeded" else d
+                   for d in ALERTS)  # fmt: skip
+    written = yaml.safe_load(thresholds.render_defaults(alerts))["alerts"]
+    assert written["TeamDailyBudgetExceeded"]["for"] == "11m"
+    defaults = thresholds.load(None, alerts)
+    config_file = tmp_path / "thresholds.yaml"
+    config_file.write_text(
+        "budgets: {team_daily_usd: {search: 80}, feature_daily_usd: {chat: 5}}\n"
+        "alerts: {TeamDailyBudgetExceeded: {severity: info, for: 17m},"
+        " FeatureDailyBudgetExceeded: {for: 0m}}\n"
+    )
+    changed = thresholds.load(config_file, alerts)
+    for name, changes in (("TeamDailyBudgetExceeded", {"severity": "info", "for": "17m"}),
+                          ("FeatureDailyBudgetExceeded", {"for": None})):  # fmt: skip
+        for config, expected in ((defaults, {}), (changed, changes)):
+            app = yaml.safe_load(render.rule_files(config)["app.rules.yaml"])["groups"][0]
+            rules = [r for r in app["rules"] if r["alert"] == "LLM" + name]
+            assert len(rules) == (2 if config is changed else 1), rules  # listed + default
+            want = {"severity": written[name]["severity"], "for": written[name]["for"],
+                    **expected}  # fmt: skip
+            for rule in rules:
+                assert rule["labels"]["severity"] == want["severity"], rule
+                assert rule.get("for") == want["for"], rule

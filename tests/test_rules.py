@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from llm_exporter import catalog
-from llm_exporter.rulegen import render, thresholds
+from llm_exporter.rulegen import render, runbook, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 from llm_exporter.rulegen.promql import parse_duration
 
@@ -82,8 +82,11 @@ def test_rules_read_only_catalog_metrics_and_recorded_series() -> None:
         assert names, rule
         assert names <= known, f"{rule.get('alert') or rule.get('record')}: {names - known}"
         used |= names
-    # Every recording rule's output is read by something (an alert, a baseline), or is for
-    # dashboards; and the rules do read the catalog's LLM, agent, quality and GPU families.
+    # Every recording rule's output is read by something (an alert, a baseline, another
+    # recording rule): a series nothing reads costs evaluation for nobody. The dashboards read
+    # the raw families, and the README documents no recorded series for users' own queries.
+    assert recorded - used == set(), "recorded series that no rule reads"
+    # And the rules do read the catalog's LLM, agent, quality and GPU families.
     for spec in (catalog.OPERATION_DURATION, catalog.TOOL_DURATION, catalog.QUALITY_SCORE,
                  catalog.GPU_TEMPERATURE, catalog.GPU_XID_LAST_SEEN):  # fmt: skip
         assert used & set(spec.sample_names()), spec.name
@@ -130,8 +133,9 @@ def test_selectors_and_aggregation_come_from_the_thresholds_file(tmp_path: Path)
     every = [rule for gs in groups.values() for g in gs for rule in g["rules"]]
     raw_selectors = [m for rule in every for m in re.findall(r"\b[a-z_]+\{[^}]*\}", rule["expr"])
                      if not m.startswith("model") and ":" not in m.split("{")[0]]  # fmt: skip
+    assert raw_selectors
     for sel in raw_selectors:
-        if sel.startswith(("llm_exporter_gpu", "up{", "llm_exporter_build_info")):
+        if sel.startswith((catalog.PREFIX + "gpu", "up{", catalog.BUILD_INFO.name)):
             assert 'job="gpu-nodes"' in sel, sel
         else:
             assert 'job=~"chat-.*"' in sel, sel
@@ -144,13 +148,40 @@ def test_selectors_and_aggregation_come_from_the_thresholds_file(tmp_path: Path)
     assert not [r for r in every if r.get("alert") == "LLMRetryStorm"]
 
 
-def test_prometheusrule_holds_the_same_groups() -> None:
-    config = thresholds.load(None, ALERTS)
+def test_a_for_of_zero_in_any_unit_fires_at_once(tmp_path: Path) -> None:
+    """The rule files and the runbook agree on what a zero ``for`` is, whatever its unit."""
+    config_file = tmp_path / "t.yaml"
+    config_file.write_text("alerts: {HighErrorRate: {for: 0h}, RetryStorm: {for: 0s}}\n")
+    config = thresholds.load(config_file, ALERTS)
+    every = [rule for gs in render.groups(config).values() for g in gs for rule in g["rules"]]
+    for name in ("LLMHighErrorRate", "LLMRetryStorm"):
+        (rule,) = [r for r in every if r.get("alert") == name]
+        assert "for" not in rule, rule
+        section = runbook.render_runbook(config).split(f"### {name}\n", 1)[1]
+        assert "at once." in section.split("**What it means.**", 1)[0], section[:300]
+
+
+def test_prometheusrule_holds_the_rule_files_groups_and_promtool_accepts_them(
+    tmp_path: Path,
+) -> None:
+    """The operator loads spec.groups as a rule file: the same groups as the committed files,
+    valid for promtool without warnings."""
+    config = thresholds.load(RULES / "thresholds.yaml", ALERTS)
     (text,) = render.prometheus_rule(config).values()
     obj = yaml.safe_load(text)
     assert obj["apiVersion"] == "monitoring.coreos.com/v1" and obj["kind"] == "PrometheusRule"
-    expected = [g for gs in render.groups(config).values() for g in gs]
-    assert obj["spec"]["groups"] == expected
+    groups = obj["spec"]["groups"]
+    committed = [g for path in RULE_FILES for g in yaml.safe_load(path.read_text())["groups"]]
+    assert sorted(g["name"] for g in groups) == sorted(g["name"] for g in committed)
+    by_name = {g["name"]: g for g in committed}
+    assert all(g == by_name[g["name"]] for g in groups)
+    extracted = tmp_path / "spec.rules.yaml"
+    extracted.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    result = subprocess.run([promtool(), "check", "rules", str(extracted)], capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warn" not in (result.stdout + result.stderr).lower()
+    assert f"SUCCESS: {sum(len(g['rules']) for g in committed)} rules found" in result.stdout
 
 
 def test_generate_cli_writes_both_formats(tmp_path: Path) -> None:
@@ -185,6 +216,16 @@ def test_generate_cli_writes_both_formats(tmp_path: Path) -> None:
          "producers.error_type_aliases.rate_limit: expected a list of strings"),
         ("producers: {error_type_aliases: {ratelimit: []}}\n",
          "producers.error_type_aliases.ratelimit: unknown key"),
+        ("budgets: {team_daily_usd: [search]}\n",
+         "budgets.team_daily_usd: expected a mapping of name to US dollars a day"),
+        ("budgets: {team_daily_usd: {search: -5}}\n",
+         "budgets.team_daily_usd.search: must not be negative"),
+        ("budgets: {feature_daily_usd: {search: lots}}\n",
+         "budgets.feature_daily_usd.search: expected a number, got 'lots'"),
+        ("budgets: {month_over_month: 1}\n", "budgets.month_over_month: expected a factor above 1"),
+        ("budgets: {user_daily_usd: -1}\n", "budgets.user_daily_usd: must not be negative"),
+        ("alerts: {TeamDailyBudgetExceeded: {severity: page}}\n",
+         "alerts.TeamDailyBudgetExceeded.severity: expected one of"),
     ],
 )  # fmt: skip
 def test_bad_thresholds_files_are_one_line_exit_2(tmp_path: Path, content: str,

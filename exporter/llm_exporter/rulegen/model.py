@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 TIERS = ("infra", "app", "quality")
 SEVERITIES = ("critical", "warning", "info")
 
+
+def label_template(label: str) -> str:
+    """The Go template of a series' label value in an annotation: ``{{ $labels.<label> }}``."""
+    return "{{ $labels." + label + " }}"
+
+
 # Go-template pieces of annotations, so definitions read as plain f-strings.
 VALUE = "{{ $value | humanize }}"  # large quantities: 1.5k tokens
 NUMBER = '{{ $value | printf "%.3g" }}'  # may be below 1: humanize writes 0.75 as "750m"
@@ -24,16 +30,15 @@ PERCENT = "{{ $value | humanizePercentage }}"
 SECONDS = "{{ $value | humanizeDuration }}"
 USD = '{{ $value | printf "%.2f" }}'
 USD_PRECISE = '{{ $value | printf "%.4f" }}'  # per-call costs are fractions of a cent
-MODEL = "{{ $labels.gen_ai_request_model }}"
-PROVIDER = "{{ $labels.gen_ai_provider_name }}"
-RESPONSE_MODEL = "{{ $labels.gen_ai_response_model }}"
-TOOL = "{{ $labels.gen_ai_tool_name }}"
-AGENT = "{{ $labels.gen_ai_agent_name }}"
-STAGE = "{{ $labels.stage }}"
-EVALUATION = "{{ $labels.gen_ai_evaluation_name }}"
-ERROR_TYPE = "{{ $labels.error_type }}"
-GPU = "{{ $labels.gpu }} ({{ $labels.uuid }}) on {{ $labels.instance }}"
-INSTANCE = "{{ $labels.instance }}"
+MODEL = label_template(catalog.REQUEST_MODEL)
+PROVIDER = label_template(catalog.PROVIDER)
+RESPONSE_MODEL = label_template(catalog.RESPONSE_MODEL)
+TOOL = label_template(catalog.TOOL_NAME)
+AGENT = label_template(catalog.AGENT_NAME)
+STAGE = label_template(catalog.STAGE)
+EVALUATION = label_template(catalog.EVALUATION_NAME)
+INSTANCE = label_template("instance")  # the scrape's, set by Prometheus
+GPU = f"{label_template(catalog.GPU)} ({label_template(catalog.UUID)}) on {INSTANCE}"
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,13 @@ class Variant:
     labels: Mapping[str, str]
     severity: str
     for_: str
+    description: str  # Go template, says value and threshold (and, for a window pair, which)
     keep_firing_for: str | None = None
-    description: str | None = None  # instead of the alert's own, e.g. naming the windows
+
+    @property
+    def waits(self) -> bool:
+        """Whether the rule has a ``for:`` at all (``0s``, ``0m``, ``0h`` ... fire at once)."""
+        return promql.parse_duration(self.for_) > 0
 
 
 @dataclass(frozen=True)
@@ -72,26 +82,47 @@ class AlertDef:
     name: str  # CamelCase, without the configured prefix
     tier: str
     summary: str  # static, one sentence
-    description: Callable[[AlertSettings], str]  # Go template, says value and threshold
     runbook: Runbook
+    # Go template, says value and threshold; only single-rule alerts: variants describe each rule.
+    description: Callable[[AlertSettings], str] | None = None
     expr: Callable[[Ctx, AlertSettings], str] | None = None
     severity: str = "warning"
     for_: str = "5m"
     keep_firing_for: str | None = None
     params: Mapping[str, Param] = field(default_factory=dict)
-    # Alerts made of several rules return them here; they take no severity/for knobs.
+    # Alerts made of several rules return them here; they take no severity/for knobs of their
+    # own unless shared_knobs, where every rule takes the alert's severity, for and
+    # keep_firing_for (one rule per budget, all alike).
     variants: Callable[[Ctx, AlertSettings], list[Variant]] | None = None
+    shared_knobs: bool = False
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS or self.severity not in SEVERITIES:
             raise ValueError(f"{self.name}: bad tier or severity")
         if (self.expr is None) == (self.variants is None):
             raise ValueError(f"{self.name}: give exactly one of expr and variants")
+        if (self.description is None) != (self.expr is None):
+            raise ValueError(f"{self.name}: a description for an expr, none for variants")
+        if self.shared_knobs and self.variants is None:
+            raise ValueError(f"{self.name}: shared_knobs is for alerts made of variants")
+
+    def rules(self, x: Ctx, s: AlertSettings) -> list[Variant]:
+        """The alert's rules: its variants, or the one rule its expression and knobs make."""
+        if self.variants is not None:
+            return self.variants(x, s)
+        assert self.expr is not None and self.description is not None
+        return [Variant(self.expr(x, s), {}, s.severity, s.for_, self.description(s),
+                        s.keep_firing_for)]  # fmt: skip
+
+    @property
+    def standard_knobs(self) -> bool:
+        """Whether severity, for and keep_firing_for are knobs of the alert."""
+        return self.variants is None or self.shared_knobs
 
     @property
     def knobs(self) -> tuple[str, ...]:
-        standard = ("enabled",) if self.variants else ("enabled", "severity", "for",
-                                                      "keep_firing_for")  # fmt: skip
+        standard = ("enabled", "severity", "for", "keep_firing_for") if self.standard_knobs \
+            else ("enabled",)  # fmt: skip
         return (*standard, *self.params)
 
 

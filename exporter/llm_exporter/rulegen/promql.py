@@ -43,8 +43,7 @@ def parse_selector(text: str) -> tuple[Matcher, ...]:
     matchers: list[Matcher] = []
     pos = 0
     while pos < len(body):
-        while pos < len(body) and body[pos].isspace():
-            pos += 1
+        pos = _skip_space(body, pos)
         label = _LABEL.match(body, pos)
         if label is None:
             raise ValueError(f"expected a label name at character {pos + 1}: {body[pos:]!r}")

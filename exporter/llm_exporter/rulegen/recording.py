@@ -26,14 +26,12 @@ RATE = "5m"
 OPS = "model:gen_ai_client_operations:rate5m"
 OPS_1H = "model:gen_ai_client_operations:rate1h"
 ERRORS = "model:gen_ai_client_operation_errors:rate5m"
-ERROR_RATIO = "model:gen_ai_client_operation_errors:ratio_rate5m"
 ERROR_CLASS_RATIO = "model_error_type:gen_ai_client_operation_errors:ratio_rate5m"
-LATENCY = {q: f"model:{D.name}:p{q}_5m" for q in (50, 95, 99)}
-TTFC_Q = {q: f"model:{TTFC.name}:p{q}_5m" for q in (50, 95)}
+LATENCY = {q: f"model:{D.name}:p{q}_5m" for q in (50, 95)}
+TTFC_Q = {q: f"model:{TTFC.name}:p{q}_5m" for q in (50,)}
 TOKENS_PER_OP = f"model:{TOK.name}:per_operation_rate5m"
-TOKENS_BY_TYPE = f"model_token_type:{TOK.name}:rate5m"
 TOKENS_1H = f"model:{TOK.name}:increase1h"
-COST_BASE = c.COST.name.removesuffix("_total")
+COST_BASE = c.COST.base_name
 COST_RATE = f"model:{COST_BASE}:rate5m"
 COST_PER_OP = f"model:{COST_BASE}:per_operation_rate5m"
 COST_1H = f"app:{COST_BASE}:increase1h"
@@ -42,7 +40,7 @@ APP_OPS = "app:gen_ai_client_operations:rate5m"
 APP_OPS_1H = "app:gen_ai_client_operations:increase1h"
 SHARE = "model:gen_ai_client_operations:share5m"
 RESPONSE_OPS = "response_model:gen_ai_client_operations:rate5m"
-RETRIES_PER_OP = f"model:{c.RETRIES.name.removesuffix('_total')}:per_operation_rate5m"
+RETRIES_PER_OP = f"model:{c.RETRIES.base_name}:per_operation_rate5m"
 CONTEXT_P95 = f"model:{c.CONTEXT_WINDOW_USAGE.name}:p95_5m"
 TOOL_CALLS = "tool:gen_ai_execute_tool_calls:rate5m"
 TOOL_TIMEOUT_RATIO = "tool:gen_ai_execute_tool_timeouts:ratio_rate5m"
@@ -51,15 +49,13 @@ STAGE_SHARE = f"stage:{c.STAGE_DURATION.name}:share5m"
 AGENT_RUNS = "agent:gen_ai_invoke_agent_runs:rate5m"
 AGENT_ERROR_RATIO = "agent:gen_ai_invoke_agent_errors:ratio_rate5m"
 FANOUT_MEAN = f"agent:{c.AGENT_CHILD_INVOCATIONS.name}:mean_rate5m"
-HANDOFFS_PER_REQUEST_1D = f"app:{c.HANDOFFS.name.removesuffix('_total')}:per_request_rate1d"
+HANDOFFS_PER_REQUEST_1D = f"app:{c.HANDOFFS.base_name}:per_request_rate1d"
 SCORE_MEAN = f"evaluation_model:{c.QUALITY_SCORE.name}:mean1h"
 SCORE_COUNT = f"evaluation_model:{c.QUALITY_SCORE.name}:count1h"
-NEGATIVE_RATIO = f"model:{c.FEEDBACK.name.removesuffix('_total')}:negative_ratio1h"
-FEEDBACK_1H = f"model:{c.FEEDBACK.name.removesuffix('_total')}:increase1h"
-INVALID_RATIO = (
-    f"response_model:{c.OUTPUT_CHECKS.name.removesuffix('_total')}:invalid_ratio_rate15m"
-)
-CHECKS_RATE = f"response_model:{c.OUTPUT_CHECKS.name.removesuffix('_total')}:rate15m"
+NEGATIVE_RATIO = f"model:{c.FEEDBACK.base_name}:negative_ratio1h"
+FEEDBACK_1H = f"model:{c.FEEDBACK.base_name}:increase1h"
+INVALID_RATIO = f"response_model:{c.OUTPUT_CHECKS.base_name}:invalid_ratio_rate15m"
+CHECKS_RATE = f"response_model:{c.OUTPUT_CHECKS.base_name}:rate15m"
 TEAM_COST_1D = f"team:{COST_BASE}:increase1d"
 FEATURE_COST_1D = f"feature:{COST_BASE}:increase1d"
 MONTH_TO_DATE = f"app:{COST_BASE}:month_to_date"
@@ -69,7 +65,7 @@ LAST_MONTH_HOURS = f"app:{COST_BASE}:last_month_hours"
 RETRIEVALS = f"data_source:{c.RETRIEVAL_DOCUMENTS.name}:rate15m"
 EMPTY_RATIO = f"data_source:{c.RETRIEVAL_DOCUMENTS.name}:empty_ratio_rate15m"
 TOP_SCORE_MEAN = f"data_source:{c.RETRIEVAL_TOP_SCORE.name}:mean_rate15m"
-JUDGE_BASE = c.JUDGE_EVALUATIONS.name.removesuffix("_total")
+JUDGE_BASE = c.JUDGE_EVALUATIONS.base_name
 JUDGE_ERROR_RATIO = f"app:{JUDGE_BASE}:error_ratio_rate15m"
 JUDGE_1H = f"app:{JUDGE_BASE}:increase1h"
 
@@ -87,6 +83,9 @@ FAST = "model:gen_ai_client_operations_under_latency_threshold:rate5m"
 
 def error_ratio(window: str) -> str:
     return f"model:gen_ai_client_operation_errors:ratio_rate{window}"
+
+
+ERROR_RATIO = error_ratio(RATE)
 
 
 def slow_ratio(window: str) -> str:
@@ -135,7 +134,7 @@ def recording_rules(x: Ctx) -> list[Record]:
             ERROR_CLASS_RATIO,
             f"sum {x.by_model(c.ERROR_TYPE)} ("
             f"{x.error_classes(calls(x.app(D.count, *x.errors())))})"
-            f" / {promql.on(x.model)} group_left {OPS}",
+            f" / {x.on_model()} group_left {OPS}",
         ),
     ]
     fast = x.app(D.bucket, ok, promql.le(x.config.latency_threshold_s))
@@ -166,7 +165,6 @@ def recording_rules(x: Ctx) -> list[Record]:
     input_ops = f"sum {x.by_model()} ({calls(x.app(TOK.count, promql.eq(c.TOKEN_TYPE, 'input')))})"
     rules += [
         Record(TOKENS_PER_OP, f"sum {x.by_model()} ({calls(x.app(TOK.sum))}) / {input_ops}"),
-        Record(TOKENS_BY_TYPE, f"sum {x.by_model(c.TOKEN_TYPE)} ({calls(x.app(TOK.sum))})"),
         Record(TOKENS_1H, f"sum {x.by_model()} ({calls(x.app(TOK.sum), '1h', 'increase')})"),
         Record(COST_RATE, f"sum {x.by_model()} ({calls(x.app(c.COST.name))})"),
         Record(COST_PER_OP, f"{COST_RATE} / {OPS}"),
@@ -256,7 +254,7 @@ def _quality_rules(x: Ctx) -> list[Record]:
 
 
 BASELINED = (LATENCY[50], LATENCY[95], TTFC_Q[50], TOKENS_PER_OP, COST_PER_OP, TOOL_P95,
-             APP_OPS, OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO, EMPTY_RATIO,
+             APP_OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO, EMPTY_RATIO,
              TOP_SCORE_MEAN)  # fmt: skip
 # Means over an hour change slowly, and "seen in the window" needs no fine grain: those
 # baselines read one point per 15 minutes (672 a week) rather than one per baseline interval.

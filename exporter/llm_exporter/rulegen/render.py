@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from .alerts import ALERTS
-from .model import TIERS, AlertDef, Ctx, Variant
+from .model import TIERS, AlertDef, Ctx
 from .recording import baseline_rules, monthly_rules, recording_rules
 from .thresholds import AlertSettings, Config
 
@@ -64,20 +64,15 @@ def _group(name: str, interval: str, rules: list[dict[str, Any]]) -> dict[str, A
 
 
 def _alert_rules(x: Ctx, definition: AlertDef, s: AlertSettings) -> list[dict[str, Any]]:
-    if definition.variants is not None:
-        variants = definition.variants(x, s)
-    else:
-        assert definition.expr is not None
-        variants = [Variant(definition.expr(x, s), {}, s.severity, s.for_, s.keep_firing_for)]
     rules = []
-    for v in variants:
+    for v in definition.rules(x, s):
         annotations = {
             "summary": definition.summary,
-            "description": v.description or definition.description(s),
+            "description": v.description,
             "runbook_url": f"{s.config.runbook_url}#{anchor(s.name)}",
         }
         rule: dict[str, Any] = {"alert": s.name, "expr": v.expr}
-        if v.for_ not in ("0s", "0m", "0h"):
+        if v.waits:
             rule["for"] = v.for_
         if v.keep_firing_for:
             rule["keep_firing_for"] = v.keep_firing_for
@@ -94,18 +89,19 @@ def rule_files(config: Config) -> dict[str, str]:
             for stem, g in groups(config).items()}  # fmt: skip
 
 
-def prometheus_rule(config: Config, name: str = GROUP_PREFIX) -> dict[str, str]:
+def prometheus_rule(config: Config) -> dict[str, str]:
     """One PrometheusRule object (prometheus-operator) holding every group."""
     every = [group for g in groups(config).values() for group in g]
     obj = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": GROUP_PREFIX,
-                                               "app.kubernetes.io/part-of": GROUP_PREFIX}},
+        "metadata": {"name": GROUP_PREFIX,
+                     "labels": {"app.kubernetes.io/name": GROUP_PREFIX,
+                                "app.kubernetes.io/part-of": GROUP_PREFIX}},
         "spec": {"groups": every},
     }  # fmt: skip
     header = HEADER.format(source=Path(config.source).name)
-    return {f"{name}.prometheusrule.yaml": header + _dump(obj)}
+    return {f"{GROUP_PREFIX}.prometheusrule.yaml": header + _dump(obj)}
 
 
 class _Dumper(yaml.SafeDumper):

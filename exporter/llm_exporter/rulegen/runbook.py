@@ -38,9 +38,7 @@ def render_runbook(config: Config) -> str:
             if definition.tier != tier:
                 continue
             s = config.alerts[definition.name]
-            variants = (definition.variants(x, s) if definition.variants is not None
-                        else [Variant(definition.expr(x, s), {}, s.severity, s.for_,  # type: ignore[misc]
-                                      s.keep_firing_for)])  # fmt: skip
+            variants = definition.rules(x, s)
             book = definition.runbook
             lines += [f"### {s.name}", "", f"*{definition.summary}*", ""]
             lines.append(_facts(variants))
@@ -63,7 +61,7 @@ def render_runbook(config: Config) -> str:
 def _facts(variants: list[Variant]) -> str:
     parts = []
     for v in variants:
-        wait = f"for {v.for_}" if v.for_ not in ("0s", "0m") else "at once"
+        wait = f"for {v.for_}" if v.waits else "at once"
         keep = f", keeps firing {v.keep_firing_for}" if v.keep_firing_for else ""
         windows = " / ".join(v.labels.values())
         parts.append(f"{windows + ': ' if windows else ''}severity `{v.severity}`, {wait}{keep}")

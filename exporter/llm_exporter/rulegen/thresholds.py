@@ -477,7 +477,7 @@ def render_defaults(definitions: Sequence[AlertDef]) -> str:
         lines.append(f"  # {definition.tier}: {definition.summary}")
         lines.append(f"  {definition.name}:")
         lines.append("    enabled: true")
-        if definition.variants is None:
+        if definition.standard_knobs:
             lines.append(f"    severity: {definition.severity}")
             lines.append(f"    for: {definition.for_}")
             if definition.keep_firing_for:

@@ -10,15 +10,12 @@ from collections.abc import Callable, Mapping
 from ... import catalog as c
 from .. import promql
 from .. import recording as r
-from ..model import NUMBER, USD, AlertDef, Ctx, Param, Runbook, Variant
+from ..model import NUMBER, USD, AlertDef, Ctx, Param, Runbook, Variant, label_template
 from ..thresholds import AlertSettings, Config
 from .common import times, where
 
 S = AlertSettings
 COST = "LLM cost"
-# Variant alerts take these as knobs of their own (one rule per budget).
-_SEVERITY = Param("warning", "Severity of every rule of the alert.", "severity")
-_FOR = Param("5m", "for: of every rule of the alert.", "duration")
 _MIN_USD = Param(10.0, "Stay quiet while last month's spend to the same point (or in total, for "
                  "the forecast) is below this many US dollars.")  # fmt: skip
 
@@ -28,28 +25,27 @@ def _per_name(
     record: str,
     budgets: Callable[[Config], Mapping[str, float]],
     default: Callable[[Config], float],
-    noun: str,
 ) -> Callable[[Ctx, S], list[Variant]]:
     """One rule per listed budget, and one for every other value under the default budget.
     A listed budget of 0 exempts that value."""
 
     def describe(s: S, usd: float) -> str:
-        return (f"{noun.capitalize()} {{{{ $labels.{label} }}}} of {where(s)} spent ${USD} on LLM "
+        return (f"{label.capitalize()} {label_template(label)} of {where(s)} spent ${USD} on LLM "
                 f"calls in the last 24h; its daily budget is ${usd:,.2f}.")  # fmt: skip
 
     def variants(x: Ctx, s: S) -> list[Variant]:
         listed = budgets(s.config)
         out = [
             Variant(f"{promql.selector(record, (), promql.eq(label, name))} > "
-                    f"{promql.number(usd)}", {}, s.severity, s.for_, s.keep_firing_for,
-                    describe(s, usd))
+                    f"{promql.number(usd)}", {}, s.severity, s.for_, describe(s, usd),
+                    s.keep_firing_for)
             for name, usd in listed.items() if usd > 0
         ]  # fmt: skip
         fallback = default(s.config)
         if fallback > 0:
             others = promql.selector(record, (), *promql.not_in(label, listed))
             out.append(Variant(f"{others} > {promql.number(fallback)}", {}, s.severity, s.for_,
-                               s.keep_firing_for, describe(s, fallback)))  # fmt: skip
+                               describe(s, fallback), s.keep_firing_for))  # fmt: skip
         return out
 
     return variants
@@ -73,18 +69,13 @@ ALERTS: tuple[AlertDef, ...] = (
         name="TeamDailyBudgetExceeded",
         tier="app",
         summary="A team's LLM spend in the last 24 hours passed its daily budget.",
-        description=lambda s: (
-            f"Team {{{{ $labels.team }}}} of {where(s)} spent ${USD} on LLM calls in the last "
-            "24h, over its daily budget."
-        ),
         variants=_per_name(
             c.TEAM,
             r.TEAM_COST_1D,
             lambda cfg: cfg.team_budgets_usd,
             lambda cfg: cfg.team_default_budget_usd,
-            "team",
         ),
-        params={"severity": _SEVERITY, "for": _FOR},
+        shared_knobs=True,
         runbook=Runbook(
             "Spend attributed to the team (the team label the application sets with "
             "llm_exporter.attribute) over the last 24 hours passed its budget: "
@@ -108,18 +99,13 @@ ALERTS: tuple[AlertDef, ...] = (
         name="FeatureDailyBudgetExceeded",
         tier="app",
         summary="A feature's LLM spend in the last 24 hours passed its daily budget.",
-        description=lambda s: (
-            f"Feature {{{{ $labels.feature }}}} of {where(s)} spent ${USD} on LLM calls in the "
-            "last 24h, over its daily budget."
-        ),
         variants=_per_name(
             c.FEATURE,
             r.FEATURE_COST_1D,
             lambda cfg: cfg.feature_budgets_usd,
             lambda cfg: cfg.feature_default_budget_usd,
-            "feature",
         ),
-        params={"severity": _SEVERITY, "for": _FOR},
+        shared_knobs=True,
         runbook=Runbook(
             "Spend attributed to the feature (or route: the feature label) over the last 24 "
             "hours passed its budget: budgets.feature_daily_usd for the features listed there, "

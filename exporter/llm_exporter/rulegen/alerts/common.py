@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Param
+from ..model import Param, label_template
 from ..thresholds import AlertSettings
 
 MIN_RATE = Param(0.05, "Stay quiet below this many calls per second (0.05 = 3 a minute), so a "
@@ -31,4 +31,4 @@ def where(s: AlertSettings) -> str:
     labels = s.config.aggregate_by
     if not labels:
         return "the application"
-    return "/".join("{{ $labels." + label + " }}" for label in labels)
+    return "/".join(label_template(label) for label in labels)

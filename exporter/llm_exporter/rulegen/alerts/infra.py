@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ... import catalog as c
 from .. import promql
-from ..model import GPU, INSTANCE, SECONDS, VALUE, AlertDef, Ctx, Param, Runbook
+from ..model import GPU, INSTANCE, SECONDS, VALUE, AlertDef, Ctx, Param, Runbook, label_template
 from ..thresholds import AlertSettings
 
 S = AlertSettings
@@ -22,11 +22,14 @@ TARGET = ("job", "instance")
 # micro-controller halts, page retirement and row remapping, NVLink, fallen off the bus,
 # contained and uncontained ECC, GSP errors.
 CRITICAL_XIDS = ["48", "61", "62", "63", "64", "74", "79", "92", "94", "95", "119", "120"]
+# Counted only while NVML is down (nvml_up 0, which the alert reads as a state): counted, they
+# would keep increase()[10m] above 0 for 10m after NVML came back, so a short driver reload
+# would fire after it ended (promtool-tests/infra.test.yaml has the case).
 NO_GPU_CLASSES = ("library_not_found", "driver_not_loaded")
 
 
 UNCORRECTED_VOLATILE = (
-    promql.eq("error_type", "uncorrected"),
+    promql.eq(c.ERROR_TYPE, "uncorrected"),
     promql.eq("counter_type", "volatile"),
 )
 
@@ -44,7 +47,7 @@ def _gpu_missing(x: Ctx, s: S) -> str:
     # A GPU the driver reports lost keeps only llm_exporter_gpu_up (0): its info series goes
     # too, so the second branch adds only GPUs the first does not cover (one alert per GPU).
     info = x.infra(c.GPU_INFO.name)
-    gpu = promql.on((*TARGET, "uuid"))
+    gpu = promql.on((*TARGET, c.UUID))
     return (f"{x.infra(c.GPU_UP.name)} == 0\n"
             f"or {gpu} (max_over_time({info}[1h]) unless {gpu} {info})\n"
             f"and {promql.on(TARGET)} ({x.infra(UP)} == 1)")  # fmt: skip
@@ -77,9 +80,8 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="2m",
         summary="A target that exposed llm-exporter metrics is down.",
         description=lambda s: (
-            "Prometheus cannot scrape {{ $labels.job }} at "
-            + INSTANCE
-            + ", which exposed llm-exporter metrics within the last hour."
+            f"Prometheus cannot scrape {label_template('job')} at {INSTANCE}, which exposed "
+            "llm-exporter metrics within the last hour."
         ),
         expr=_target_down,
         runbook=Runbook(
@@ -175,7 +177,7 @@ ALERTS: tuple[AlertDef, ...] = (
         severity="warning",
         for_="5m",
         summary="A GPU is throttling its clocks for heat.",
-        description=lambda s: f"GPU {GPU} reports clock event {{{{ $labels.reason }}}}.",
+        description=lambda s: f"GPU {GPU} reports clock event {label_template('reason')}.",
         expr=lambda x, s: f"{_clock_events(x, 'sw_thermal_slowdown', 'hw_thermal_slowdown')} == 1",
         runbook=Runbook(
             "The driver lowered the GPU's clocks to cool it down: inference slows while it lasts.",
@@ -190,7 +192,7 @@ ALERTS: tuple[AlertDef, ...] = (
         severity="critical",
         for_="2m",
         summary="A GPU's hardware slowdown or power brake is engaged.",
-        description=lambda s: f"GPU {GPU} reports clock event {{{{ $labels.reason }}}}.",
+        description=lambda s: f"GPU {GPU} reports clock event {label_template('reason')}.",
         expr=lambda x, s: f"{_clock_events(x, 'hw_slowdown', 'hw_power_brake_slowdown')} == 1",
         runbook=Runbook(
             "The hardware cut the clocks sharply (by half or more): an external power brake "
@@ -211,7 +213,7 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="0m",
         keep_firing_for="20m",
         summary="A GPU reported a critical XID error.",
-        description=lambda s: f"GPU {GPU} reported XID {{{{ $labels.xid }}}} {SECONDS} ago.",
+        description=lambda s: f"GPU {GPU} reported XID {label_template('xid')} {SECONDS} ago.",
         expr=lambda x, s: (
             f"time() - {x.infra(c.GPU_XID_LAST_SEEN.name, promql.re_in('xid', s.xids))}"
             f" < {promql.number(promql.parse_duration(s.window))}"
@@ -367,8 +369,8 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="The label guard is folding new label values into 'other'.",
         description=lambda s: (
-            "Metric {{ $labels.metric }} on " + INSTANCE + " reached its cap "
-            "of label sets and folded " + VALUE + " observations into 'other' in 10m."
+            f"Metric {label_template('metric')} on {INSTANCE} reached its cap "
+            f"of label sets and folded {VALUE} observations into 'other' in 10m."
         ),
         expr=lambda x, s: f"increase({x.app(c.LABELS_FOLDED.name)}[10m]) > 0",
         runbook=Runbook(
@@ -391,9 +393,9 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="llm-exporter's own recording code hit faults.",
         description=lambda s: (
-            "Component {{ $labels.component }} on " + INSTANCE + " counted " + VALUE + " "
-            "{{ $labels.error_class }} faults in the last 10m (for a series that just appeared: "
-            "since it appeared)."
+            f"Component {label_template('component')} on {INSTANCE} counted {VALUE} "
+            f"{label_template('error_class')} faults in the last 10m (for a series that just "
+            "appeared: since it appeared)."
         ),
         expr=lambda x, s: _new_or_increased(x.app(c.INSTRUMENTATION_ERRORS.name), "10m"),
         runbook=Runbook(

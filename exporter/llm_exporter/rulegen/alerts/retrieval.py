@@ -7,11 +7,11 @@ from __future__ import annotations
 from ... import catalog as c
 from .. import promql
 from .. import recording as r
-from ..model import NUMBER, PERCENT, SECONDS, AlertDef, Param, Runbook
+from ..model import NUMBER, PERCENT, SECONDS, AlertDef, Param, Runbook, label_template
 from .common import times
 
 QUALITY = "LLM quality"
-SOURCE = "{{ $labels." + c.DATA_SOURCE + " }}"
+SOURCE = label_template(c.DATA_SOURCE)
 MIN_RATE = Param(0.02, "Stay quiet below this many retrieval queries per second.")
 
 ALERTS: tuple[AlertDef, ...] = (
