@@ -81,16 +81,18 @@ def test_an_error_burst_pages_then_resolves(tmp_path: Path) -> None:
                     f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
                    "alertmanager")  # fmt: skip
         wait_http(f"http://127.0.0.1:{am_port}/-/ready", am)
-        # 15s of error burst from 5s on: about 16% of calls fail (two failed attempts), so the
-        # error ratio passes 5% at once and falls under it about a minute later.
-        demo = start([*EXE, "demo", "--listen-address", f"127.0.0.1:{demo_port}", "--rate", "20",
-                      "--seed", "5", "--incident", "error-burst", "--incident-after", "5",
-                      "--incident-for", "15"], "demo")  # fmt: skip
-        wait_http(f"http://127.0.0.1:{demo_port}/healthz", demo)
+        # Prometheus first, so it scrapes the demo from its start: a burst it first saw already
+        # counted would be no increase to it (a loaded machine once started it after the burst).
         prometheus = Prometheus(tmp_path, {"demo": [f"127.0.0.1:{demo_port}"]},
                                 rules,
                                 alertmanagers=[f"127.0.0.1:{am_port}"],
                                 extra_args=("--rules.alert.resend-delay=1s",))  # fmt: skip
+        # 25s of error burst from 10s on: about 16% of calls fail (two failed attempts), so the
+        # error ratio passes 5% at once and falls under it about a minute after the burst.
+        demo = start([*EXE, "demo", "--listen-address", f"127.0.0.1:{demo_port}", "--rate", "20",
+                      "--seed", "5", "--incident", "error-burst", "--incident-after", "10",
+                      "--incident-for", "25"], "demo")  # fmt: skip
+        wait_http(f"http://127.0.0.1:{demo_port}/healthz", demo)
 
         def paged(note: dict, alert: dict) -> bool:
             return (alert["labels"].get("alertname") == "LLMHighErrorRate"
