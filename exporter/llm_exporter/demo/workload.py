@@ -8,6 +8,7 @@ HTTP to the simulator; a real app would call its vector store and web search the
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -21,15 +22,17 @@ from ..track.tracker import HUMAN
 from .incidents import Conditions, Workload
 
 SYSTEM = "You are a concise assistant for an online bookshop."
+RETURNS_QUESTION = "Summarise the return policy in two sentences."
 QUESTIONS = (
     "Which of your science fiction titles are in stock?",
-    "Summarise the return policy in two sentences.",
+    RETURNS_QUESTION,
     "Recommend three books like The Left Hand of Darkness.",
     "Is there a paperback edition of Piranesi?",
     "Translate 'shipping is free over 30 euros' into German.",
 )
 SUPPORT_MODELS = ("gpt-4o", "gpt-4o-mini")
 ROUTE = "/support"
+BILLING = "billing"  # the agent the support agent hands questions about returns to
 KNOWLEDGE_BASE = "kb"  # the support agent's vector index (gen_ai_data_source_id)
 TENANTS = ("acme", "globex", "initech", "umbrella", "hooli")
 USERS = 300
@@ -136,8 +139,9 @@ def _research(ctx: Ctx, question: str, depth: int, conditions: Conditions) -> No
 
 
 def _support(ctx: Ctx) -> None:
-    """One support request: retrieval and rerank, an LLM answer, sometimes research, a
-    guardrail check, maybe a handoff; then judge sampling and, now and then, feedback."""
+    """One support request: retrieval and rerank, an LLM answer (by the billing agent, after a
+    handoff, for returns), sometimes research, a guardrail check, maybe a handoff to a person;
+    then judge sampling and, now and then, feedback."""
     rng, tracker, conditions = ctx.rng, ctx.tracker, ctx.workload.conditions
     question, model = rng.choice(QUESTIONS), rng.choice(SUPPORT_MODELS)
     answer = ""
@@ -152,8 +156,13 @@ def _support(ctx: Ctx) -> None:
         with tracker.stage("llm"):
             context = "\n".join(d["text"] for d in docs)
             messages = _messages(f"{question}\n\nContext:\n{context}")
-            reply = ctx.client.chat.completions.create(model=model, messages=messages,
-                                                       max_tokens=ANSWER_TOKENS)  # fmt: skip
+            owner: contextlib.AbstractContextManager = contextlib.nullcontext()
+            if question == RETURNS_QUESTION:  # triage: returns are the billing agent's to answer
+                tracker.handoff(BILLING, "returns")
+                owner = tracker.agent(BILLING)
+            with owner:
+                reply = ctx.client.chat.completions.create(model=model, messages=messages,
+                                                           max_tokens=ANSWER_TOKENS)  # fmt: skip
             answer = reply.choices[0].message.content or ""
         with tracker.stage("postprocess"):
             time.sleep(ctx.rng.uniform(0.05, 0.15))  # a guardrail check on the answer
