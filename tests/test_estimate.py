@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
 from llm_exporter.cost import estimate as est
+from llm_exporter.errors import ConfigError
 from llm_exporter.pricing import ModelTable
 from llm_exporter.simulator import PER_MESSAGE_TOKENS, Simulator, SimulatorConfig
 
-from .conftest import EXE
+from .conftest import EXE, free_port
 
 CURRENT = "Answer the question briefly: {{question}}\n"  # 5 words + the question's
 ADDED = "You are a friendly support agent for a bookshop. Cite the return policy where it applies."
@@ -147,7 +150,58 @@ def test_message_templates_and_the_api(tmp_path: Path) -> None:
     assert result.totals[est.CANDIDATE].per_request("output_tokens") == 8
 
 
-def _response(status: int):  # type: ignore[no-untyped-def]
-    import httpx
+def test_only_a_refused_key_an_unknown_model_or_no_endpoint_stops_the_run(tmp_path: Path) -> None:
+    """A timeout fails its own request (it is an APIConnectionError too, so the order of the
+    checks matters); a refused key, an unknown model or no endpoint stops the run."""
+    request = httpx.Request("POST", "http://sim/v1/chat/completions")
+    (tmp_path / "t.txt").write_text("{{question}}")
+    template = est.load_template(tmp_path / "t.txt", "--current")
+    templates = {est.CURRENT: template, est.CANDIDATE: template}
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"question": q}) + "\n"
+                                               for q in QUESTIONS))  # fmt: skip
+    samples = est.read_inputs(tmp_path / "in.jsonl", limit=10)
 
+    def fatal(exc: BaseException) -> BaseException | None:
+        return est.fatal_endpoint_error(exc, "the endpoint", "gpt-4o-mini")
+
+    def failing(error: Exception) -> est.Send:
+        def send(messages: list[dict[str, str]]) -> tuple[int, int, int]:
+            if "Canada" in messages[-1]["content"]:
+                raise error
+            return 10, 5, 0
+
+        return send
+
+    result = est.run(failing(openai.APITimeoutError(request)), PRICE, "gpt-4o-mini",
+                     "the endpoint", samples, templates, fatal=fatal)  # fmt: skip
+    assert result.failed == {"timeout": 1}
+    assert result.totals[est.CURRENT].requests == len(QUESTIONS) - 1
+    stops = {
+        "cannot connect": openai.APIConnectionError(request=request),
+        "refused the API key (401)": openai.AuthenticationError("no", response=_response(401),
+                                                                 body=None),
+        "does not know model 'gpt-4o-mini'": openai.NotFoundError("no", response=_response(404),
+                                                                   body=None),
+    }  # fmt: skip
+    for message, error in stops.items():
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            est.run(failing(error), PRICE, "gpt-4o-mini", "the endpoint", samples, templates,
+                    fatal=fatal)  # fmt: skip
+
+
+def test_no_endpoint_is_one_line_exit_2(files: Path) -> None:
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test"}
+    result = subprocess.run(
+        [*EXE, "estimate", "--inputs", str(files / "inputs.jsonl"), "--current",
+         str(files / "current.txt"), "--candidate", str(files / "candidate.txt"),
+         "--base-url", f"http://127.0.0.1:{free_port()}/v1"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("llm-exporter: error: http://127.0.0.1:") and "cannot connect" in last
+    assert "Traceback" not in result.stderr
+
+
+def _response(status: int) -> httpx.Response:
     return httpx.Response(status, request=httpx.Request("POST", "http://sim/v1/chat/completions"))

@@ -387,7 +387,7 @@ def estimate(inputs: Path, current: Path, candidate: Path, model: str, limit: in
     with _estimate_endpoint(base_url, use_simulator, max_output_tokens) as (client, endpoint):
         send = est.chat_sender(client, model, max_output_tokens)
         label = f"sending {2 * len(samples.samples)} requests"
-        fatal = functools.partial(_fatal_endpoint_error, endpoint=endpoint, model=model)
+        fatal = functools.partial(est.fatal_endpoint_error, endpoint=endpoint, model=model)
         with click.progressbar(length=2 * len(samples.samples), label=label,
                                file=sys.stderr) as bar:  # fmt: skip
             result = est.run(send, price, model, endpoint, samples, templates, concurrency,
@@ -422,19 +422,6 @@ def _estimate_endpoint(base_url: str | None, use_simulator: bool, max_output_tok
     with Simulator(config) as sim:
         client = openai.OpenAI(base_url=sim.base_url, api_key="simulator", max_retries=0)
         yield client, "the simulator"
-
-
-def _fatal_endpoint_error(exc: BaseException, endpoint: str, model: str) -> Exception | None:
-    """Errors no other request will get past: a refused key, an unknown model, no endpoint."""
-    import openai
-
-    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        return ConfigError(endpoint, None, f"the endpoint refused the API key ({exc.status_code})")
-    if isinstance(exc, openai.NotFoundError):
-        return ConfigError("--model", None, f"{endpoint} does not know model {model!r}")
-    if isinstance(exc, openai.APIConnectionError):
-        return ConfigError(endpoint, None, f"cannot connect: {exc}")
-    return None
 
 
 @cli.group()

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..errortypes import classify_any
+from ..errortypes import AUTH, CONNECTION, classify_any
 from ..pricing import ModelInfo
 from ..yamlfile import parse_yaml
 
@@ -203,27 +202,23 @@ def run(
     """Send both versions of every input; inputs where either request failed are left out of
     both versions, so the two stay comparable. ``fatal(exc)`` may turn an error into one that
     stops everything (a refused key)."""
-    results: dict[tuple[int, str], tuple[int, int, int] | str] = {}
-    lock = threading.Lock()
 
-    def one(number: int, version: str, messages: list[dict[str, str]]) -> None:
+    def one(messages: list[dict[str, str]]) -> tuple[int, int, int] | str:
         try:
-            outcome: tuple[int, int, int] | str = send(messages)
+            return send(messages)
         except Exception as exc:  # an endpoint's error: counted, unless fatal
             stop = fatal(exc)
             if stop is not None:
                 raise stop from None
-            outcome = classify_any(exc)
-        with lock:
-            results[(number, version)] = outcome
+            return classify_any(exc)
 
-    jobs = [(number, version, templates[version].render(values))
-            for number, values in inputs.samples for version in VERSIONS]  # fmt: skip
+    results: dict[tuple[int, str], tuple[int, int, int] | str] = {}
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(one, *job) for job in jobs]
+        futures = {pool.submit(one, templates[version].render(values)): (number, version)
+                   for number, values in inputs.samples for version in VERSIONS}  # fmt: skip
         try:
             for done in as_completed(futures):
-                done.result()
+                results[futures[done]] = done.result()
                 if progress is not None:
                     progress(1)
         except BaseException:
@@ -327,6 +322,22 @@ def as_json(estimate: Estimate, monthly_requests: int) -> str:
     }, indent=2) + "\n"  # fmt: skip
 
 
+def fatal_endpoint_error(exc: BaseException, endpoint: str, model: str) -> Exception | None:
+    """Errors no other request will get past: a refused key, an unknown model, no endpoint at
+    all. A timeout, a 429 or a 5xx fails only its own request."""
+    import openai
+
+    if isinstance(exc, openai.NotFoundError):
+        return ConfigError("--model", None, f"{endpoint} does not know model {model!r}")
+    error_class = classify_any(exc)  # a timeout is a connection error too: classify's order
+    if error_class == AUTH:
+        return ConfigError(endpoint, None, f"the endpoint refused the API key "
+                           f"({getattr(exc, 'status_code', exc)})")  # fmt: skip
+    if error_class == CONNECTION:
+        return ConfigError(endpoint, None, f"cannot connect: {exc}")
+    return None
+
+
 def _signed(fmt: str, value: float) -> str:
     return ("+" if value >= 0 else "-") + fmt.format(abs(value))
 
@@ -339,7 +350,6 @@ def _change(before: float, after: float) -> float:
 
 
 def _percent(before: float, after: float) -> str:
-    change = _change(before, after)
-    if math.isinf(change):
-        return "new"
-    return "n/a" if before == 0 else f"{change * 100:+.1f}%"
+    if before == 0:
+        return "n/a" if after == 0 else "new"
+    return f"{_change(before, after) * 100:+.1f}%"
