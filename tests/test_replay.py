@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from llm_exporter import catalog
+from llm_exporter.errors import ConfigError
 from llm_exporter.replay import evaluate
 from llm_exporter.replay.report import report, run
 from llm_exporter.replay.scenarios import by_name
@@ -47,7 +48,7 @@ def test_parse_reads_every_series_of_promtools_report() -> None:
     found = evaluate._parse(report_text)
     assert [(f.alert, f.minute) for f in found] == [("A", 600.0), ("B", 607.0)]
     assert found[0].labels["gen_ai_tool_name"] == "vector_search"
-    with pytest.raises(RuntimeError, match="too many samples"):
+    with pytest.raises(ConfigError, match="too many samples"):
         evaluate._parse(
             "    rule: x, time: 1h, err: query processing would load too many samples\n"
         )
@@ -99,3 +100,16 @@ def test_replay_cli_exits_1_when_a_target_is_missed(tmp_path: Path) -> None:
                      timeout=120)  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert "**not detected**" in result.stdout
+
+
+def test_replay_cli_refuses_rules_promtool_cannot_load(tmp_path: Path) -> None:
+    """Rules that do not parse fire nothing; that must not read as a quiet week."""
+    (tmp_path / "broken.rules.yaml").write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: Broken\n    expr: sum((up)\n"
+    )
+    result = run_cli("replay", "--scenario", "normal-week", "--rules-dir", str(tmp_path),
+                     timeout=120)  # fmt: skip
+    assert result.returncode == 2, result.stdout
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"llm-exporter: error: {tmp_path}: promtool cannot use the rules: ")
+    assert "could not parse expression" in line

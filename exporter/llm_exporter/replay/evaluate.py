@@ -81,14 +81,26 @@ def firings(scenario: Scenario, rules_dir: Path) -> list[Firing]:
         path.write_text(test_file(scenario, rule_files))
         out = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True,
                              text=True, timeout=3600)  # fmt: skip
-    return _parse(out.stdout + out.stderr)
+    report = out.stdout + out.stderr
+    # The test expects no alert, so promtool fails whenever one fires; failing with no alert
+    # reported ("got:") means it could not load the rules, which would otherwise read as quiet.
+    if out.returncode != 0 and "got:" not in report:
+        raise ConfigError(str(rules_dir), None, f"promtool cannot use the rules: {_gist(report)}")
+    return _parse(report)
+
+
+def _gist(report: str) -> str:
+    """promtool's first line that says what is wrong."""
+    headers = ("Unit Testing", "FAILED")
+    lines = (line.strip() for line in report.splitlines())
+    return next((line for line in lines if line and not line.startswith(headers)), "?")
 
 
 def _parse(report: str) -> list[Firing]:
     # A rule that fails to evaluate (promtool's "err:" lines) voids the whole replay.
     errors = [line.strip() for line in report.splitlines() if " err: " in line]
     if errors:
-        raise RuntimeError("promtool could not evaluate the replay:\n" + "\n".join(errors[:5]))
+        raise ConfigError("promtool", None, f"a rule fails to evaluate in the replay: {errors[0]}")
     first: dict[tuple[tuple[str, str], ...], Firing] = {}
     for line in report.splitlines():
         if "got:" not in line:
