@@ -3,7 +3,8 @@
 OpenLIT patches the SDK and sets OpenTelemetry's global providers for good, so every scenario
 runs in a process of its own: ``python -m tests.openlit_worker SCENARIO [--otlp URL]``. It calls
 the real openai SDK against the project's simulator and prints one JSON line: the samples of
-its registry (``[name, labels, value]``) after each phase, and how many calls each phase made.
+its registry (``[name, labels, value]``) after each phase, how many calls each phase made, and
+the registry's exposition at the end.
 
 Scenarios:
   openlit-first  use_openlit() (GPU stats on, NVML faked), a round of calls; then
@@ -89,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import openai
-    from prometheus_client import CollectorRegistry
+    from prometheus_client import CollectorRegistry, generate_latest
 
     import llm_exporter
     from llm_exporter.metrics import Metrics
@@ -144,6 +145,7 @@ def main() -> None:
         else:
             _serve(metrics, client, aclient, args.port)
             return
+    out["exposition"] = generate_latest(metrics.registry).decode()
     print(json.dumps(out))
 
 

@@ -27,7 +27,7 @@ from llm_exporter.dashboards import dashboards
 from llm_exporter.rulegen import recording, render, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 
-from .conftest import REPO, free_port, sample_sum
+from .conftest import REPO, free_port, promtool_check_metrics, sample_sum
 from .fake_nvml import MIB, FakeNVML
 from .prometheus import Prometheus, rule_files
 from .promql_names import metric_names
@@ -324,6 +324,23 @@ def test_both_instrumentations_count_each_call_once(runs: dict[str, Any]) -> Non
     samples, calls = off["result"]["phase1"], off["result"]["calls1"]
     assert sample_sum(samples, CALLS) == _native(samples, CALLS) == calls
     assert "leaves openai calls that OpenLIT records" not in off["stderr"]
+
+
+def test_one_family_a_name_when_both_record(runs: dict[str, Any]) -> None:
+    """Both write the GenAI families (and the spend counter) into one registry: the exposition
+    holds each name once, with both producers' series, as promtool and OpenMetrics require."""
+    ours = {spec.name for spec in catalog.all_specs()}
+    for scenario in ("openlit-first", "native-first", "native-owns", "metrics-off"):
+        result = promtool_check_metrics(runs[scenario]["result"]["exposition"].encode())
+        report = (result.stdout + result.stderr).strip()
+        # It parses; lint remarks may only concern OpenLIT's own names (milliseconds units).
+        assert "error while linting" not in report, f"{scenario}: {report}"
+        remarks = [line for line in report.splitlines() if line.split()[0] in ours]
+        assert not remarks, f"{scenario}: {remarks}"
+    # native-first's second phase has a call of each: both producers' series under one family.
+    text = runs["native-first"]["result"]["exposition"]
+    calls = [line for line in text.splitlines() if line.startswith(CALLS + "{")]
+    assert {"otel_scope_name" in line for line in calls} == {True, False}, calls
 
 
 def test_nothing_leaves_the_process_unless_asked(runs: dict[str, Any]) -> None:

@@ -111,6 +111,7 @@ class Metrics:
             multiprocess.guard_storage()
         self._families: dict[str, GuardedFamily] = {}
         self._singles: dict[str, Any] = {}
+        self._bridge: Any = None  # an OTel bridge writing some of the same names (share_with)
         self._lock = threading.Lock()
         self._logged: set[tuple[str, str]] = set()
         self._logged_lock = threading.Lock()  # apart: fault() runs under _lock in _build()
@@ -137,6 +138,7 @@ class Metrics:
                 if fam is None:
                     fam = self._build(spec)
                     self._families[spec.name] = fam
+                    self._hand_over(spec.name, fam.metric)
         return fam
 
     def single(self, spec: MetricSpec) -> Any:
@@ -150,7 +152,22 @@ class Metrics:
                 metric = self._singles[spec.name] = create_metric(
                     spec, self.registry, self.multiprocess
                 )
+                self._hand_over(spec.name, metric)
         return metric
+
+    def share_with(self, bridge: Any) -> None:
+        """``bridge`` (``sources.otel.RegistryReader``, set up by ``use_openlit()``) writes OTel
+        data into this registry under some of the catalog's names (``bridge.names``): it serves
+        those families from now on, merged with its own, so each name stays one family."""
+        with self._lock:
+            self._bridge = bridge
+            owned = [(n, f.metric) for n, f in self._families.items()] + list(self._singles.items())
+            for name, metric in owned:
+                self._hand_over(name, metric)
+
+    def _hand_over(self, name: str, metric: Any) -> None:
+        if self._bridge is not None and name in self._bridge.names:
+            self._bridge.take_over(metric)
 
     def _build(self, spec: MetricSpec) -> GuardedFamily:
         if spec.kind is Kind.INFO or not spec.labels:

@@ -169,6 +169,7 @@ def _meter_provider(metrics: Metrics, endpoint: str | None, headers: Any) -> Any
             "to its metric_readers and call openlit.init() yourself"
         )
     reader = RegistryReader(metrics.registry, _remaps(), DROPPED, on_fault=metrics.fault)
+    metrics.share_with(reader)  # our openai hook writes the same families: one family a name
     readers: list[Any] = [reader]
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter

@@ -42,7 +42,7 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.metrics_core import Metric as Family
 
-from ..catalog import Kind, MetricSpec
+from ..catalog import Kind, MetricSpec, Origin, all_specs
 
 _NAME_INVALID = re.compile(r"[^a-zA-Z0-9:]+")
 _LABEL_INVALID = re.compile(r"[^a-zA-Z0-9]+")
@@ -273,8 +273,29 @@ class RegistryReader(MetricReader):
         self._on_fault = on_fault
         self._received: MetricsData | None = None
         self._lock = threading.Lock()
+        # The catalog names OTel data can arrive under: the conventions' and the remaps' own.
+        self.names = frozenset(
+            [s.name for s in all_specs() if s.origin is Origin.SEMCONV]
+            + [m.target.name for m in remaps]
+        )
+        self._taken: list[Any] = []  # the registry's collectors this reader serves instead
         self._collector = _Collector(self)
         registry.register(self._collector)
+
+    def take_over(self, collector: Any) -> None:
+        """Serve ``collector`` (registered on the registry, writing some of ``names``) from this
+        reader instead, its families merged with the OTel ones of the same name: a name written
+        twice would be two families, which the exposition formats forbid."""
+        try:
+            self.registry.unregister(collector)
+        except KeyError:  # not on this registry (multiprocess mode reads files instead)
+            return
+        with self._lock:
+            self._taken.append(collector)
+
+    def taken(self) -> list[Any]:
+        with self._lock:
+            return list(self._taken)
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000,
                          **kwargs: Any) -> None:  # fmt: skip
@@ -310,5 +331,13 @@ class _Collector:
             families = self._reader.families()
         except Exception as exc:  # a scrape must not fail for our sake
             self._reader.fault(exc)
-            return
+            families = []
+        by_name = {f.name: f for f in families}
+        for collector in self._reader.taken():
+            for family in collector.collect():
+                mine = by_name.get(family.name)
+                if mine is not None and mine.type == family.type:
+                    mine.samples.extend(family.samples)
+                else:
+                    yield family
         yield from families
