@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, values
 
 from llm_exporter import catalog, instrument_openai, multiprocess, reset_trace_id, set_trace_id
 from llm_exporter.catalog import Kind
+from llm_exporter.cost.users import UserBudgetSettings, UserSpend
 from llm_exporter.metrics import Metrics, create_metric
 from llm_exporter.simulator import Simulator, SimulatorConfig
 from llm_exporter.track import Judge, Tracker
@@ -144,6 +145,24 @@ def test_judge_queue_length_is_written_as_it_changes(folder: Path) -> None:
             assert sample_sum(merged(folder), catalog.JUDGE_QUEUE_LENGTH.name) >= 3
             assert judge.drain(timeout=30)
     assert sample_sum(merged(folder), catalog.JUDGE_QUEUE_LENGTH.name) == 0
+
+
+def test_user_budget_gauges_are_written_at_each_update(folder: Path) -> None:
+    """No scrape-time functions across processes: the per-user gauges are written as spend
+    comes in, and the merged folder shows them."""
+    day = 30 * 86400.0  # 1970-01-31
+    spend = UserSpend(Metrics(CollectorRegistry()), UserBudgetSettings(daily_cap_usd=1.0, top_n=2),
+                      lambda: day)  # fmt: skip
+    spend.add("ann", 2.0)
+    spend.add("bob", 0.5)
+    reg = merged(folder)
+    assert sample_sum(reg, catalog.USERS_OVER_DAILY_CAP.name, cap_share="1") == 1
+    top = catalog.USER_TOP_SPEND.name
+    assert sample_sum(reg, top, period="day", rank="1") == 2.0
+    assert sample_sum(reg, top, period="day", rank="2") == 0.5
+    assert sample_sum(reg, catalog.TRACKED_USERS.name) == 2
+    spend.add("bob", 1.0)  # bob passes the cap too
+    assert sample_sum(merged(folder), catalog.USERS_OVER_DAILY_CAP.name, cap_share="1") == 2
 
 
 def test_serve_merges_the_folder_and_drops_its_own_live_gauges_on_exit(

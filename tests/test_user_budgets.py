@@ -109,19 +109,6 @@ def test_recently_active_users_stay() -> None:
     assert gauge(registry, catalog.USER_TOP_SPEND, period="day", rank="1") == 11.0
 
 
-def test_multiprocess_mode_writes_the_gauges_at_each_update() -> None:
-    registry = CollectorRegistry()
-    metrics = Metrics(registry)
-    metrics.multiprocess = True  # the path taken when prometheus_client shares files
-    spend = UserSpend(metrics, UserBudgetSettings(daily_cap_usd=1.0, top_n=2), Clock(JAN_31))
-    spend.add("ann", 2.0)
-    spend.add("bob", 0.5)
-    assert registry.get_sample_value(catalog.USERS_OVER_DAILY_CAP.name, {"cap_share": "1"}) == 1
-    top = catalog.USER_TOP_SPEND.name
-    assert registry.get_sample_value(top, {"period": "day", "rank": "2"}) == 0.5
-    assert registry.get_sample_value(catalog.TRACKED_USERS.name, {}) == 2
-
-
 def test_settings_are_checked_and_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -117,7 +117,8 @@ class _Top:
         self.amounts: dict[str, float] = {}
         self.floor = 0.0  # the smallest amount held once full
 
-    def offer(self, user: str, amount: float) -> None:
+    def offer(self, user: str, amount: float) -> bool:
+        """Whether ``amount`` changed the top."""
         amounts = self.amounts
         if user in amounts or len(amounts) < self.n:
             amounts[user] = amount
@@ -125,9 +126,10 @@ class _Top:
             del amounts[min(amounts, key=amounts.__getitem__)]
             amounts[user] = amount
         else:
-            return
+            return False
         if len(amounts) == self.n:
             self.floor = min(amounts.values())
+        return True
 
     def drop(self, user: str) -> None:
         if self.amounts.pop(user, None) is not None:
@@ -163,6 +165,7 @@ class UserSpend:
         self._over = self._near = 0
         self._evicted = 0
         self._top = {DAY: _Top(self.config.top_n), MONTH: _Top(self.config.top_n)}
+        self._state: dict[str, Any] | None = None  # what state() returns until something changes
         self.on_evict: Callable[[], None] | None = None
         self._gauges = _Gauges(self, metrics) if metrics is not None else None
 
@@ -176,6 +179,7 @@ class UserSpend:
             day = self._day  # one int object shared by every entry of the day, not one each
             users = self._users
             entry = users.get(user)
+            changed = entry is None  # one more user tracked
             if entry is None:
                 entry = users[user] = _User()
                 if len(users) > self.config.max_users:
@@ -191,11 +195,15 @@ class UserSpend:
             entry.month_usd += usd
             if before <= self._warn < after:
                 self._near += 1
+                changed = True
             if before <= self._cap < after:
                 self._over += 1
-            self._top[DAY].offer(user, after)
-            self._top[MONTH].offer(user, entry.month_usd)
-        if self._gauges is not None and self._gauges.push:
+                changed = True
+            changed = self._top[DAY].offer(user, after) or changed
+            changed = self._top[MONTH].offer(user, entry.month_usd) or changed
+            if changed:
+                self._state = None
+        if changed and self._gauges is not None and self._gauges.push:
             self._gauges.publish()
 
     def _roll(self, day: int) -> None:
@@ -203,6 +211,7 @@ class UserSpend:
         their old day and are reset when their user spends again."""
         month = _month_of(day)
         self._day = day
+        self._state = None
         self._over = self._near = 0
         self._top[DAY] = _Top(self.config.top_n)
         if month != self._month:
@@ -212,6 +221,7 @@ class UserSpend:
     def _evict(self) -> None:
         user, entry = self._users.popitem(last=False)
         self._evicted += 1
+        self._state = None
         if entry.day == self._day:
             self._near -= entry.day_usd > self._warn
             self._over -= entry.day_usd > self._cap
@@ -223,19 +233,22 @@ class UserSpend:
     # -- reading ------------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """Counts, ranked amounts and sizes as of now (rolled over to today first)."""
+        """Counts, ranked amounts and sizes as of now (rolled over to today first). Worked out
+        once per change: a scrape reads it for each of its gauges. Not to be modified."""
         day = int(self._clock() // 86400)
         with self._lock:
             if day != self._day and self._day != -1:
                 self._roll(day)
-            return {
-                "over": self._over,
-                "near": self._near,
-                DAY: self._top[DAY].ranked(),
-                MONTH: self._top[MONTH].ranked(),
-                "tracked": len(self._users),
-                "evicted": self._evicted,
-            }
+            if self._state is None:
+                self._state = {
+                    "over": self._over,
+                    "near": self._near,
+                    DAY: self._top[DAY].ranked(),
+                    MONTH: self._top[MONTH].ranked(),
+                    "tracked": len(self._users),
+                    "evicted": self._evicted,
+                }
+            return self._state
 
     def __len__(self) -> int:
         return len(self._users)
