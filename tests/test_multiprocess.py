@@ -21,6 +21,7 @@ from pathlib import Path
 import openai
 import pytest
 from prometheus_client import CollectorRegistry, values
+from prometheus_client.mmap_dict import MmapedDict
 
 from llm_exporter import catalog, instrument_openai, multiprocess, reset_trace_id, set_trace_id
 from llm_exporter.catalog import Kind
@@ -227,15 +228,29 @@ def test_full_disk_is_an_error_counted_in_the_shared_files_not_a_crash(
 
 
 def test_an_unreadable_file_is_skipped_not_a_failed_scrape(
-    folder: Path, sim: Simulator, caplog: pytest.LogCaptureFixture
-) -> None:
+    folder: Path, sim: Simulator, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     client(sim, Metrics(CollectorRegistry())).chat.completions.create(model="gpt-4o", messages=MSG)
-    (folder / "counter_999.db").write_bytes(b"")  # a process killed before its first write
+    (folder / "histogram_999.db").write_bytes(b"")  # a process killed before its first write
     caplog.set_level(logging.WARNING, logger="llm_exporter")
+    reads = collections.Counter()
+    read = MmapedDict.read_all_values_from_file
+
+    def counted(name: str):  # type: ignore[no-untyped-def]
+        reads[Path(name).name] += 1
+        return read(name)
+
+    monkeypatch.setattr(MmapedDict, "read_all_values_from_file", staticmethod(counted))
     reg = merged(folder)
     assert sample_sum(reg, CALLS) == 1
+    first = reads["histogram_999.db"]
     assert sample_sum(reg, CALLS) == 1
-    assert len([r for r in caplog.records if "counter_999.db" in r.getMessage()]) == 1
+    assert reads["histogram_999.db"] == first  # left out until it changes
+    assert len([r for r in caplog.records if "histogram_999.db" in r.getMessage()]) == 1
+    # Once it holds values (here: a copy of a real process's), it is read again.
+    (folder / "histogram_999.db").write_bytes((folder / "histogram_101.db").read_bytes())
+    assert sample_sum(reg, CALLS) == 2
 
 
 FULL_TMPFS_APP = textwrap.dedent("""

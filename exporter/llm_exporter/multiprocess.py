@@ -67,17 +67,20 @@ def registry(path: str | None = None) -> CollectorRegistry:
 class MergedCollector:
     """prometheus_client's MultiProcessCollector, made to keep serving when the folder does: a
     missing folder yields nothing, an unreadable file is skipped (and logged once) instead of
-    failing the whole scrape, and this process's unstored faults are added."""
+    failing the whole scrape, and this process's unstored faults are added. A skipped file is
+    left out of later scrapes until its size changes, so it costs one read, not three a scrape."""
 
     def __init__(self, path: str | None = None) -> None:
         self._path = path
-        self._skipped: set[str] = set()
+        self._skipped: dict[str, int] = {}  # unreadable file -> its size then
 
     def collect(self) -> Iterable[Metric]:
         from prometheus_client.multiprocess import MultiProcessCollector
 
         path = self._path or directory()
         files = sorted(glob.glob(os.path.join(path, "*.db"))) if path else []
+        skipped = self._skipped
+        files = [f for f in files if f not in skipped or skipped[f] != _size(f)]
         try:
             merged = list(MultiProcessCollector.merge(files, accumulate=True))
         except Exception:
@@ -95,9 +98,16 @@ class MergedCollector:
                 good.append(name)
             except Exception as exc:
                 if name not in self._skipped:
-                    self._skipped.add(name)
                     log.warning("llm-exporter skips unreadable multiprocess file %s: %r", name, exc)
+                self._skipped[name] = _size(name)
         return good
+
+
+def _size(name: str) -> int:
+    try:
+        return os.path.getsize(name)
+    except OSError:
+        return -1
 
 
 # -- faults that could not be written to the folder ----------------------------------------------
