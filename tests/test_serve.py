@@ -36,6 +36,8 @@ def test_gzip_when_asked(serve: ServeProcess) -> None:
     status, headers, body = http_get(serve.url + "/metrics", {"Accept-Encoding": "gzip"})
     assert status == 200 and headers.get("Content-Encoding") == "gzip"
     assert catalog.BUILD_INFO.name.encode() in gzip.decompress(body)
+    # The header's XFL byte: 4 for the fastest level (ours, 1), 2 for prometheus_client's 9.
+    assert body[8] == 4
 
 
 def test_one_content_length_that_fits_the_body(serve: ServeProcess) -> None:
