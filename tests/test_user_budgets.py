@@ -120,7 +120,7 @@ def test_settings_are_checked_and_read_from_the_environment(
     monkeypatch.setenv("LLM_EXPORTER_USER_TRACKER_SIZE", "500")
     assert UserBudgetSettings.from_env() == UserBudgetSettings(daily_cap_usd=25.0, max_users=500)
     monkeypatch.setenv("LLM_EXPORTER_USER_TOP_N", "ten")
-    with pytest.raises(ValueError, match="LLM_EXPORTER_USER_TOP_N must be a number"):
+    with pytest.raises(ValueError, match="LLM_EXPORTER_USER_TOP_N must be an integer, got 'ten'"):
         UserBudgetSettings.from_env()
     saved = u.settings()
     try:

@@ -11,13 +11,13 @@ lock. The cache holds admitted sets only, so a flood of distinct values cannot g
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .catalog import MetricSpec
+from .envsettings import read_env
 
 OVERFLOW_VALUE = "other"
 
@@ -36,18 +36,9 @@ class GuardSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GuardSettings:
         """Read LLM_EXPORTER_MAX_LABEL_SETS and LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH."""
-        env = os.environ if environ is None else environ
-        kwargs: dict[str, int] = {}
-        for key, attr in (
-            ("LLM_EXPORTER_MAX_LABEL_SETS", "max_label_sets"),
-            ("LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH", "max_value_length"),
-        ):
-            if key in env:
-                try:
-                    kwargs[attr] = int(env[key])
-                except ValueError:
-                    raise ValueError(f"{key} must be an integer, got {env[key]!r}") from None
-        return cls(**kwargs)
+        return cls(**read_env({"max_label_sets": ("LLM_EXPORTER_MAX_LABEL_SETS", int),
+                               "max_value_length": ("LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH", int)},
+                              environ))  # fmt: skip
 
 
 class GuardedFamily:

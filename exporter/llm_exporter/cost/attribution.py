@@ -32,13 +32,13 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .. import catalog
+from ..envsettings import read_env
 from ..guard import OVERFLOW_VALUE
 from ..lazy import Lazy
 
@@ -93,21 +93,12 @@ class AttributionSettings:
     def from_env(cls, environ: dict[str, str] | None = None) -> AttributionSettings:
         """LLM_EXPORTER_ATTRIBUTION (comma-separated dimensions; empty: none) and
         LLM_EXPORTER_ATTRIBUTION_MAX_VALUES."""
-        env = os.environ if environ is None else environ
-        kwargs: dict[str, Any] = {}
-        if ENV_DIMENSIONS in env:
-            names = [n.strip() for n in env[ENV_DIMENSIONS].split(",") if n.strip()]
-            try:
-                kwargs["dimensions"] = tuple(_dimension(n) for n in names)
-            except ValueError as exc:
-                raise ValueError(f"{ENV_DIMENSIONS}: {exc}") from None
-        if ENV_MAX_VALUES in env:
-            try:
-                kwargs["max_values"] = int(env[ENV_MAX_VALUES])
-            except ValueError:
-                raise ValueError(f"{ENV_MAX_VALUES} must be an integer, "
-                                 f"got {env[ENV_MAX_VALUES]!r}") from None  # fmt: skip
-        return cls(**kwargs)
+        return cls(**read_env({"dimensions": (ENV_DIMENSIONS, _dimensions),
+                               "max_values": (ENV_MAX_VALUES, int)}, environ))  # fmt: skip
+
+
+def _dimensions(text: str) -> tuple[str, ...]:
+    return tuple(_dimension(n.strip()) for n in text.split(",") if n.strip())
 
 
 _settings: Lazy[AttributionSettings] = Lazy(AttributionSettings.from_env)

@@ -22,7 +22,6 @@ LLM_EXPORTER_USER_TOP_N (10), read when the recorder is built (``instrument_open
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
+from ..envsettings import read_env
 from ..lazy import Lazy
 
 if TYPE_CHECKING:
@@ -64,15 +64,7 @@ class UserBudgetSettings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> UserBudgetSettings:
-        env = os.environ if environ is None else environ
-        kwargs: dict[str, Any] = {}
-        for attr, (key, kind) in _ENV.items():
-            if key in env:
-                try:
-                    kwargs[attr] = kind(env[key])
-                except ValueError:
-                    raise ValueError(f"{key} must be a number, got {env[key]!r}") from None
-        return cls(**kwargs)
+        return cls(**read_env(_ENV, environ))
 
 
 _settings: Lazy[UserBudgetSettings] = Lazy(UserBudgetSettings.from_env)
