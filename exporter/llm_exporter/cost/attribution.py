@@ -142,24 +142,24 @@ def current() -> Attribution:
     return _current.get()
 
 
-def _checked(given: dict[str, Any]) -> dict[str, Any]:
-    for name in given:
-        if name != USER:
-            _dimension(name)
-    return given
+_Given = tuple[tuple[str, Any], ...]  # (dimension, or USER; value), names resolved
 
 
-def _merged(base: Attribution, given: dict[str, Any]) -> Attribution:
+def _checked(given: dict[str, Any]) -> _Given:
+    """The names resolved (aliases too) once, at set-up; ValueError for an unknown one."""
+    return tuple((name if name == USER else _dimension(name), value)
+                 for name, value in given.items())  # fmt: skip
+
+
+def _merged(base: Attribution, given: _Given) -> Attribution:
     recorded = settings().dimensions
     values = list(base.values)
     user = base.user
-    for name, value in given.items():
+    for name, value in given:
         if name == USER:
             user = None if value is None else str(value)
-            continue
-        dimension = _dimension(name)
-        if dimension in recorded:  # a switched-off dimension stays ""
-            values[_INDEX[dimension]] = "" if value is None else str(value)
+        elif name in recorded:  # a switched-off dimension stays ""
+            values[_INDEX[name]] = "" if value is None else str(value)
     return Attribution(tuple(values), user)
 
 
@@ -200,20 +200,26 @@ class attribute:  # lower case: used like a function, with attribute(...) or @at
         self.__exit__(*exc)
 
     def __call__(self, fn: F) -> F:
-        given = self._given
+        given = self._given  # each call sets and resets its own token: calls may overlap
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with attribute(**given):
+                token = _current.set(_merged(_current.get(), given))
+                try:
                     return await fn(*args, **kwargs)
+                finally:
+                    _current.reset(token)
 
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with attribute(**given):
+            token = _current.set(_merged(_current.get(), given))
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _current.reset(token)
 
         return run  # type: ignore[return-value]
 
