@@ -4,9 +4,11 @@ the shapes vector stores return, the index's age, and bad values dropped, not ra
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import pytest
+from prometheus_client import REGISTRY
 
 from llm_exporter import catalog
 
@@ -71,10 +73,34 @@ def test_index_age_and_bad_values(r: Reader) -> None:
     t.set_index_updated("kb", 1_700_000_000)
     assert r.value(catalog.RETRIEVAL_INDEX_UPDATED.name) == 1_700_000_000
     t.record_retrieval("kb", object())  # no length: dropped and counted
+    t.record_retrieval("kb", "one document's text")  # a string's length is no count
+    t.record_retrieval("kb", {"matches": [1, 2]})  # a response object, not its documents
     t.record_retrieval("kb", [{"id": 1}], top_score=float("nan"))  # counted, score dropped
     rejected = catalog.REJECTED_OBSERVATIONS.name
     assert r.registry.get_sample_value(rejected, {"signal": "retrieval",
-                                                  "reason": "bad_documents"}) == 1  # fmt: skip
+                                                  "reason": "bad_documents"}) == 3  # fmt: skip
     assert r.registry.get_sample_value(rejected, {"signal": "retrieval_score",
                                                   "reason": "not_a_number"}) == 1  # fmt: skip
     assert r.value(DOCS.count) == 1 and r.value(SCORE.count) == 0
+
+
+def test_the_package_level_helpers_record_on_the_default_registry() -> None:
+    """``llm_exporter.retrieval``, ``record_retrieval`` and ``set_index_updated``: what an
+    application imports, on the default tracker (a source of their own, so nothing else adds)."""
+    import llm_exporter as lx
+
+    labels = {catalog.DATA_SOURCE: "kb-package-level"}
+    before = time.time()
+    lx.set_index_updated("kb-package-level")  # now
+    stamp = REGISTRY.get_sample_value(catalog.RETRIEVAL_INDEX_UPDATED.name, labels)
+    assert stamp is not None and before <= stamp <= time.time()
+
+    @lx.retrieval("kb-package-level")
+    def search() -> list[dict]:
+        return [{"score": 0.5}]
+
+    search()
+    lx.record_retrieval("kb-package-level", 2, top_score=0.9)
+    assert REGISTRY.get_sample_value(DOCS.count, labels) == 2
+    assert REGISTRY.get_sample_value(DOCS.sum, labels) == 3
+    assert REGISTRY.get_sample_value(SCORE.sum, labels) == pytest.approx(1.4)

@@ -479,8 +479,6 @@ def main(argv: list[str] | None = None) -> None:
         code = cli.main(args=argv, prog_name="llm-exporter", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.UsageError as exc:

@@ -49,8 +49,9 @@ class RetrievalScope(Scope):
 
 
 def document_count(documents: Any) -> int | None:
-    """How many documents a result holds: an int as is, else its length; None when neither."""
-    if isinstance(documents, bool):
+    """How many documents a result holds: an int as is, else its length; None when neither, or
+    for a string or a mapping (one document, or a response object, not a list of them)."""
+    if isinstance(documents, (bool, str, bytes, Mapping)):
         return None
     if isinstance(documents, int):
         return documents
@@ -88,7 +89,8 @@ def record(tracker: Tracker, source: str, documents: Any, top: float | None) -> 
     count = document_count(documents)
     if count is None or count < 0:
         kind = type(documents).__name__
-        metrics.reject("retrieval", "bad_documents", f"{kind}, expected a sized result or a count")
+        metrics.reject("retrieval", "bad_documents",
+                       f"{kind}, expected a sized collection of documents or a count")  # fmt: skip
         return
     tracker.retrieval_documents.labels(source).observe(count)
     if top is None and count:
