@@ -12,7 +12,8 @@ own metrics and /metrics use, with nothing leaving the process unless asked:
   OTEL_EXPORTER_OTLP_ENDPOINT set, OTLP ones. ``otlp_endpoint=`` sends spans, metrics and events
   there, from background threads;
 - a pricing file written from llm-exporter's model table, so OpenLIT does not fetch its own from
-  GitHub at start-up (up to 20 s when that is unreachable) and prices agree with ours.
+  GitHub at start-up (up to 20 s when that is unreachable) and prices agree with ours
+  (cached input aside: its format has no price for it).
 
 With llm-exporter's openai hook on too, a call OpenLIT records is left to it
 (``instrument/coexist.py``), so each call is counted once.
@@ -229,14 +230,15 @@ def _headers(headers: Mapping[str, str] | str | None) -> dict[str, str] | None:
 
 def openlit_pricing(table: ModelTable) -> dict[str, dict[str, Any]]:
     """The model table in OpenLIT's pricing format: USD per thousand tokens, by request model.
-    Every priced model goes in both sections, since OpenLIT looks models up by operation."""
+    Every priced model goes in both sections, since OpenLIT looks models up by operation. The
+    format has no cached-input price: OpenLIT bills cached tokens at the input price."""
     chat: dict[str, dict[str, float]] = {}
     embeddings: dict[str, float] = {}
+    per_thousand = 1000 / PER_MILLION
     for name in table.names():
         info = table.lookup(name)
-        if info is None or info.input is None:
+        if info is None or not info.priced:
             continue
-        per_thousand = 1000 / PER_MILLION
         chat[name] = {"promptPrice": info.input * per_thousand,
                       "completionPrice": (info.output or 0.0) * per_thousand}  # fmt: skip
         embeddings[name] = info.input * per_thousand
