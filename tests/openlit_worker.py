@@ -34,7 +34,9 @@ MSG = [{"role": "user", "content": "Summarise the return policy in two sentences
 
 
 def _samples(registry: Any) -> list[list[Any]]:
-    return [[s.name, s.labels, s.value] for family in registry.collect() for s in family.samples]
+    from tests.conftest import samples
+
+    return [list(row) for row in samples(registry)]
 
 
 def one_round(client: Any, aclient_factory: Any) -> int:
