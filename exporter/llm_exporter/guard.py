@@ -33,6 +33,10 @@ class GuardSettings:
         if self.max_value_length < 1:
             raise ValueError(f"max_value_length must be at least 1, got {self.max_value_length}")
 
+    def cap_for(self, spec: MetricSpec) -> int:
+        """A family's cap on label sets: the catalog's where it sets one, else this one."""
+        return spec.max_label_sets or self.max_label_sets
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GuardSettings:
         """Read LLM_EXPORTER_MAX_LABEL_SETS and LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH."""
@@ -56,7 +60,7 @@ class GuardedFamily:
     ) -> None:
         self.spec = spec
         self.metric = metric
-        self.cap = spec.max_label_sets or settings.max_label_sets
+        self.cap = settings.cap_for(spec)
         self._max_len = settings.max_value_length
         self._children: dict[tuple[Any, ...], Any] = {}
         self._real_sets = 0

@@ -172,23 +172,21 @@ class Metrics:
     def _build(self, spec: MetricSpec) -> GuardedFamily:
         if spec.kind is Kind.INFO or not spec.labels:
             raise ValueError(f"{spec.name} has no labels to guard; create it with create_metric")
-        set_count = self._self_metric(self._label_sets, spec.name, "set")
-        fam = GuardedFamily(
+        on_fold, on_new_set = self.cap_hooks(spec.name, self.settings.cap_for(spec))
+        return GuardedFamily(
             spec,
             create_metric(spec, self.registry, self.multiprocess),
             self.settings,
-            on_fold=self._self_metric(self._folded, spec.name, "inc"),
+            on_fold=on_fold,
             on_truncate=self._self_metric(self._truncated, spec.name, "inc"),
-            on_new_set=set_count,
+            on_new_set=on_new_set,
         )
-        self._self_metric(self._label_sets_limit, spec.name, "set")(fam.cap)
-        set_count(0)
-        return fam
 
     def cap_hooks(self, name: str, cap: int) -> tuple[Callable[[], None], Callable[[int], None]]:
-        """(on_fold, on_count) for a cap kept outside the families (the attribution dimensions),
-        booked like the guard's own: folds in labels_folded_total{metric=name}, the values kept
-        in label_sets{metric=name} against label_sets_limit."""
+        """(on_fold, on_count) for a cap on ``name``'s label sets or values, the guard's or one
+        kept outside the families (the attribution dimensions): folds in
+        labels_folded_total{metric=name}, what is kept in label_sets{metric=name} against
+        label_sets_limit."""
         count = self._self_metric(self._label_sets, name, "set")
         self._self_metric(self._label_sets_limit, name, "set")(cap)
         count(0)

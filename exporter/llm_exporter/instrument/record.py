@@ -28,6 +28,9 @@ from .context import current_trace_id
 from .tokens import count_tokens, request_text
 
 INPUT, OUTPUT = "input", "output"
+# Attributions whose bound counters one call shape keeps; past them each call asks the guarded
+# families again (a dict lookup more), whose caps bound the series.
+ATTRIBUTIONS_KEPT = 256
 
 
 class Series:
@@ -77,7 +80,7 @@ class Series:
         found = self._by_attribution.get(values)
         if found is None:
             found = Attributed(self._rec, self.labels, values)
-            if len(self._by_attribution) < 256:  # the guards bound the rest
+            if len(self._by_attribution) < ATTRIBUTIONS_KEPT:
                 self._by_attribution[values] = found
         return found
 
