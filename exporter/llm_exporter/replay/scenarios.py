@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..errortypes import RATE_LIMIT, SERVER_ERROR, TIMEOUT
 from .world import NORMAL_RESPONSE_MODELS, Conditions
 
 DAY = 1440
@@ -94,7 +95,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         12 * 60,
         INCIDENT_AT,
         _steady(
-            error_rates=(("server_error", 0.002), ("rate_limit", 0.3), ("timeout", 0.0005)),
+            error_rates=((SERVER_ERROR, 0.002), (RATE_LIMIT, 0.3), (TIMEOUT, 0.0005)),
             retries=0.9,
         ),
     ),

@@ -18,7 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import catalog as c
+from ..errortypes import CONTEXT_LENGTH, OUTPUT_PARSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT
 from ..rulegen.alerts.infra import UP
+from ..track.judge import CRITERIA, QUEUED
+from ..track.tracker import HUMAN, INVALID, NEGATIVE, POSITIVE, VALID
 
 MINUTE = 60.0
 PEAK_CALLS_PER_S = 1.0
@@ -26,10 +29,6 @@ MODELS = {"gpt-4o": 0.45, "gpt-4o-mini": 0.55}
 PRICES = {"gpt-4o": (2.50, 10.00), "gpt-4o-mini": (0.15, 0.60)}  # USD per million in/out
 LATENCY_MEDIAN_S = {"gpt-4o": 1.1, "gpt-4o-mini": 0.6}
 NORMAL_RESPONSE_MODELS = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18"}
-EVALUATIONS = ("faithfulness", "relevance", "safety")
-LAT_BUCKETS = (0.32, 0.64, 1.28, 2.56, 5.12, 10.24)
-TTFC_BUCKETS = (0.16, 0.32, 0.64, 1.28, 2.56)
-TOOL_BUCKETS = (0.04, 0.08, 0.16, 0.32, 0.64, 1.28)
 APP = (("job", "app"), ("instance", "app:9464"))
 GPU_NODE = (("job", "llm-exporter"), ("instance", "gpu-node-1:9464"))
 
@@ -40,7 +39,7 @@ class Conditions:
 
     traffic: float = 1.0
     error_rates: tuple[tuple[str, float], ...] = (
-        ("server_error", 0.002), ("rate_limit", 0.0015), ("timeout", 0.0005))  # fmt: skip
+        (SERVER_ERROR, 0.002), (RATE_LIMIT, 0.0015), (TIMEOUT, 0.0005))  # fmt: skip
     context_overflow: float = 0.0  # share of calls rejected with context_length_exceeded
     latency: float = 1.0  # factor on the latency medians
     first_chunk: float = 1.0
@@ -150,7 +149,7 @@ class World:
         base = (*APP, (c.OPERATION, "chat"), (c.PROVIDER, "openai"), (c.REQUEST_MODEL, model))
         server = ((c.SERVER_ADDRESS, "api.openai.com"),)
         failed = {cls: calls * rate for cls, rate in cond.error_rates}
-        failed["context_length_exceeded"] = calls * cond.context_overflow
+        failed[CONTEXT_LENGTH] = calls * cond.context_overflow
         json_calls = calls * 0.1
         parse_errors = json_calls * cond.json_invalid
         ok = calls - sum(failed.values()) - parse_errors
@@ -160,15 +159,15 @@ class World:
                 s.add(key(c.OPERATION_DURATION.count, *base, (c.RESPONSE_MODEL, ""), *server,
                           (c.ERROR_TYPE, cls)), m, amount)  # fmt: skip
         answered = (*base, (c.RESPONSE_MODEL, response), *server)
-        s.add(key(c.OPERATION_DURATION.count, *answered, (c.ERROR_TYPE, "output_parse")), m,
+        s.add(key(c.OPERATION_DURATION.count, *answered, (c.ERROR_TYPE, OUTPUT_PARSE)), m,
               parse_errors)  # fmt: skip
         s.add(key(c.OPERATION_DURATION.count, *answered, (c.ERROR_TYPE, "")), m, ok)
         median = LATENCY_MEDIAN_S[model] * cond.latency * (0.95 + 0.05 * noise)
-        for le in (*LAT_BUCKETS, math.inf):
+        for le in (*c.OPERATION_DURATION.buckets, math.inf):
             s.add(key(c.OPERATION_DURATION.bucket, *answered, (c.ERROR_TYPE, ""), ("le", _le(le))),
                   m, ok * lognormal_cdf(le, median, 0.5))  # fmt: skip
         streams = ok * 0.4
-        for le in (*TTFC_BUCKETS, math.inf):
+        for le in (*c.TIME_TO_FIRST_CHUNK.buckets, math.inf):
             s.add(key(c.TIME_TO_FIRST_CHUNK.bucket, *answered, ("le", _le(le))), m,
                   streams * lognormal_cdf(le, 0.35 * cond.first_chunk, 0.4))  # fmt: skip
         tokens_in, tokens_out = 600 * cond.input_tokens, 180 * cond.output_tokens
@@ -184,17 +183,17 @@ class World:
             s.add(key(c.CONTEXT_WINDOW_USAGE.bucket, *context, ("le", _le(le))), m,
                   ok * lognormal_cdf(le, cond.context, 0.3))  # fmt: skip
         checks = (*APP, (c.REQUEST_MODEL, model), (c.RESPONSE_MODEL, response), ("check", "json"))
-        s.add(key(c.OUTPUT_CHECKS.name, *checks, ("result", "valid")), m, json_calls - parse_errors)
-        s.add(key(c.OUTPUT_CHECKS.name, *checks, ("result", "invalid")), m, parse_errors)
-        for evaluation in EVALUATIONS:
+        s.add(key(c.OUTPUT_CHECKS.name, *checks, ("result", VALID)), m, json_calls - parse_errors)
+        s.add(key(c.OUTPUT_CHECKS.name, *checks, ("result", INVALID)), m, parse_errors)
+        for evaluation in CRITERIA:
             scored = ok * 0.05
             mean = min(1.0, cond.quality + (0.06 if evaluation == "safety" else 0.0))
             labels = (*APP, (c.EVALUATION_NAME, evaluation), (c.REQUEST_MODEL, model))
             s.add(key(c.QUALITY_SCORE.count, *labels), m, scored)
             s.add(key(c.QUALITY_SCORE.sum, *labels), m, scored * mean)
         votes = ok * 0.02
-        for feedback, share in (("negative", cond.negative_feedback),
-                                ("positive", 1 - cond.negative_feedback)):  # fmt: skip
+        for feedback, share in ((NEGATIVE, cond.negative_feedback),
+                                (POSITIVE, 1 - cond.negative_feedback)):  # fmt: skip
             s.add(key(c.FEEDBACK.name, *APP, (c.REQUEST_MODEL, model), (c.ROUTE, "/support"),
                       ("feedback", feedback)), m, votes * share)  # fmt: skip
         return ok
@@ -205,7 +204,7 @@ class World:
         s = self.series
         agent = (*APP, (c.AGENT_NAME, "support"))
         s.add(key(c.AGENT_DURATION.count, *agent, (c.ERROR_TYPE, "")), m, requests * 0.998)
-        s.add(key(c.AGENT_DURATION.count, *agent, (c.ERROR_TYPE, "timeout")), m, requests * 0.002)
+        s.add(key(c.AGENT_DURATION.count, *agent, (c.ERROR_TYPE, TIMEOUT)), m, requests * 0.002)
         normal = ((1, 0.7), (2, 0.25), (3, 0.05))
         depths = [(d, share * (1 - cond.deep_share)) for d, share in normal]
         depths.append((6, cond.deep_share))
@@ -218,9 +217,9 @@ class World:
         tool = (*APP, (c.TOOL_NAME, "vector_search"))
         timeouts = requests * cond.tool_timeout
         s.add(key(c.TOOL_DURATION.count, *tool, (c.ERROR_TYPE, "")), m, requests - timeouts)
-        s.add(key(c.TOOL_DURATION.count, *tool, (c.ERROR_TYPE, "timeout")), m, timeouts)
+        s.add(key(c.TOOL_DURATION.count, *tool, (c.ERROR_TYPE, TIMEOUT)), m, timeouts)
         median = 0.12 * cond.tool_latency * (0.95 + 0.05 * noise)
-        for le in (*TOOL_BUCKETS, math.inf):
+        for le in (*c.TOOL_DURATION.buckets, math.inf):
             s.add(key(c.TOOL_DURATION.bucket, *tool, (c.ERROR_TYPE, ""), ("le", _le(le))), m,
                   (requests - timeouts) * lognormal_cdf(le, median, 0.45))  # fmt: skip
         retrieval = 0.45 * cond.tool_latency + cond.tool_timeout * 2.0
@@ -229,7 +228,7 @@ class World:
             labels = (*APP, (c.STAGE, stage), (c.ERROR_TYPE, ""))
             s.add(key(c.STAGE_DURATION.sum, *labels), m, requests * seconds)
             s.add(key(c.STAGE_DURATION.count, *labels), m, requests)
-        s.add(key(c.HANDOFFS.name, *APP, ("from_agent", "support"), ("to_agent", "human"),
+        s.add(key(c.HANDOFFS.name, *APP, ("from_agent", "support"), ("to_agent", HUMAN),
                   ("reason", "low_confidence")), m, requests * cond.handoff)  # fmt: skip
         self._retrieval(m, requests, cond)
 
@@ -238,10 +237,12 @@ class World:
         source = (*APP, (c.DATA_SOURCE, "kb"))
         empty = queries * cond.empty_retrievals
         found = queries - empty
-        for le, within in ((0, empty), (3, empty + 0.4 * found), (5, queries), (math.inf, queries)):
-            s.add(key(c.RETRIEVAL_DOCUMENTS.bucket, *source, ("le", _le(le))), m, within)
+        # A search that finds anything finds 2 to 5 documents, evenly.
+        for le in (*c.RETRIEVAL_DOCUMENTS.buckets, math.inf):
+            s.add(key(c.RETRIEVAL_DOCUMENTS.bucket, *source, ("le", _le(le))), m,
+                  empty + found * min(1.0, max(0.0, (le - 1) / 4)))  # fmt: skip
         s.add(key(c.RETRIEVAL_DOCUMENTS.count, *source), m, queries)
-        s.add(key(c.RETRIEVAL_DOCUMENTS.sum, *source), m, found * 3.8)
+        s.add(key(c.RETRIEVAL_DOCUMENTS.sum, *source), m, found * 3.5)
         s.add(key(c.RETRIEVAL_TOP_SCORE.count, *source), m, found)
         s.add(key(c.RETRIEVAL_TOP_SCORE.sum, *source), m, found * cond.relevance)
         rebuilt = (m * MINUTE - 7200) // 86400 * 86400 + 7200  # the last 02:00 UTC
@@ -252,7 +253,7 @@ class World:
         judged = answered * 0.05
         s.add(key(c.JUDGE_EVALUATIONS.name, *APP, (c.REQUEST_MODEL, "gpt-4o-mini"),
                   (c.ERROR_TYPE, "")), m, judged)  # fmt: skip
-        s.add(key(c.JUDGE_SAMPLES.name, *APP, ("outcome", "queued")), m, judged)
+        s.add(key(c.JUDGE_SAMPLES.name, *APP, ("outcome", QUEUED)), m, judged)
 
     # -- GPUs and targets -------------------------------------------------------------------
 
