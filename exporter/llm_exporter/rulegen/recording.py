@@ -127,9 +127,12 @@ def recording_rules(x: Ctx) -> list[Record]:
         return x.calls(f"{fn}({sel}[{window}])")
 
     ops = f"sum {x.by_model()} ({calls(x.app(D.count, *counted))})"
+    errors_5m = f"sum {x.by_model()} ({calls(x.app(D.count, *x.errors()))})"
     rules = [
         Record(OPS, ops),
-        Record(ERRORS, f"sum {x.by_model()} ({calls(x.app(D.count, *x.errors()))})"),
+        # 0 where a model has calls but no error series yet: the long windows average this over
+        # hours, and an average over only the minutes since the first error inflates the ratio.
+        Record(ERRORS, f"(\n  {errors_5m}\nor\n  0 * {OPS}\n)"),
         Record(
             ERROR_CLASS_RATIO,
             f"sum {x.by_model(c.ERROR_TYPE)} ("
