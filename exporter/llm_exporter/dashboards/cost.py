@@ -23,10 +23,8 @@ def build(config: Config) -> Dashboard:
     counted = q.counted(config.ignored_error_values())
     cost = c.COST.name
     month_to_date = f"sum (increase({q.sel(cost, q.LLM)}[$__range]))"
-    remaining_days = "(days_in_month() - day_of_month())"
-    forecast = (
-        f"{month_to_date}\n+\n{q.sum_rate((), cost, q.LLM, window='1d')} * 86400 * {remaining_days}"
-    )
+    forecast = (f"{month_to_date}\n+\n{q.sum_rate((), cost, q.LLM, window='1d')} * 86400 * "
+                f"{promql.REMAINING_DAYS_IN_MONTH}")  # fmt: skip
     spend = Row("Spend", (
         Panel("Daily cost by model", "Spend over the trailing day (1d) by model, stacked, against "
               f"the daily budget (budgets.daily_usd, ${config.daily_budget_usd:,.2f}) as a dashed "

@@ -16,6 +16,9 @@ _OP = re.compile(r"=~|!~|!=|=")
 _DURATION = re.compile(r"^(?:\d+(?:ms|[smhdwy]))+$")
 _DURATION_PART = re.compile(r"(\d+)(ms|[smhdwy])")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+# Days left in the month (UTC), today's remaining hours included, as a scalar: what a daily
+# rate is multiplied by to forecast the month's end (the forecast alert and the cost dashboard).
+REMAINING_DAYS_IN_MONTH = "(scalar(days_in_month() - day_of_month()) + 1 - time() % 86400 / 86400)"
 
 
 @dataclass(frozen=True)

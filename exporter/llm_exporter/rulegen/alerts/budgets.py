@@ -51,17 +51,27 @@ def _per_name(
     return variants
 
 
-def _remaining_days() -> str:
-    """Days left in the month, today's remaining hours included, as a scalar."""
-    return "(scalar(days_in_month() - day_of_month()) + 1 - time() % 86400 / 86400)"
+MONTH_TO_DATE_HIGH = "MonthToDateSpendHigh"
+
+
+def _month_to_date_high(x: Ctx, s: S) -> str:
+    return (f"{r.MONTH_TO_DATE} / {r.LAST_MONTH_TO_DATE} > "
+            f"{promql.number(s.config.month_over_month)}\n"
+            f"and {x.on()} {r.LAST_MONTH_TO_DATE} > {promql.number(s.min_usd)}\n"
+            f"and {x.on()} {r.LAST_MONTH}")  # fmt: skip
 
 
 def _forecast(x: Ctx, s: S) -> str:
+    """The month's forecast against last month's total; it gives way to MonthToDateSpendHigh
+    while that one fires (its whole condition, guard included), and only then."""
     factor = promql.number(s.config.month_over_month)
-    forecast = f"({r.MONTH_TO_DATE} + {r.COST_1D} * {_remaining_days()})"
-    return (f"{forecast} / {r.LAST_MONTH} > {factor}\n"
-            f"and {r.LAST_MONTH} > {promql.number(s.min_usd)}\n"
-            f"unless {x.on()} {r.MONTH_TO_DATE} > {factor} * {r.LAST_MONTH_TO_DATE}")  # fmt: skip
+    forecast = f"({r.MONTH_TO_DATE} + {r.COST_1D} * {promql.REMAINING_DAYS_IN_MONTH})"
+    expr = (f"{forecast} / {r.LAST_MONTH} > {factor}\n"
+            f"and {r.LAST_MONTH} > {promql.number(s.min_usd)}")  # fmt: skip
+    month_to_date = s.config.alerts.get(MONTH_TO_DATE_HIGH)
+    if month_to_date is not None and month_to_date.enabled:
+        expr += f"\nunless {x.on()} (\n{_month_to_date_high(x, month_to_date)}\n)"
+    return expr
 
 
 ALERTS: tuple[AlertDef, ...] = (
@@ -123,7 +133,7 @@ ALERTS: tuple[AlertDef, ...] = (
         ),
     ),
     AlertDef(
-        name="MonthToDateSpendHigh",
+        name=MONTH_TO_DATE_HIGH,
         tier="app",
         severity="warning",
         for_="15m",
@@ -132,12 +142,7 @@ ALERTS: tuple[AlertDef, ...] = (
             f"Month-to-date LLM spend of {where(s)} is {NUMBER}x what it was at the same point "
             f"last month (threshold {times(s.config.month_over_month)})."
         ),
-        expr=lambda x, s: (
-            f"{r.MONTH_TO_DATE} / {r.LAST_MONTH_TO_DATE} > "
-            f"{promql.number(s.config.month_over_month)}\n"
-            f"and {x.on()} {r.LAST_MONTH_TO_DATE} > {promql.number(s.min_usd)}\n"
-            f"and {x.on()} {r.LAST_MONTH}"
-        ),
+        expr=_month_to_date_high,
         params={"min_usd": _MIN_USD},
         runbook=Runbook(
             "Spend since the first of the month (UTC) is more than budgets.month_over_month "
