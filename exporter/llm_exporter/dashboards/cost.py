@@ -8,12 +8,13 @@ from collections.abc import Mapping
 
 from .. import catalog as c
 from ..rulegen import promql, recording
+from ..rulegen.alerts import common as titles
 from ..rulegen.thresholds import Config
 from . import queries as q
 from .common import COST_UID, OVERVIEW_UID, annotations, cost_per_hour_by_model, variables
 from .model import Dashboard, Panel, Row, Target
 
-TITLE = "LLM cost"
+TITLE = titles.COST
 MODEL = c.REQUEST_MODEL
 BUDGET = "daily budget"
 TEAM_BUDGET, FEATURE_BUDGET, USER_CAP = "team budget", "feature budget", "per-user cap"

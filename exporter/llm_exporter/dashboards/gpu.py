@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from .. import catalog as c
 from ..rulegen import promql
+from ..rulegen.alerts import common as titles
 from ..rulegen.thresholds import Config
 from . import queries as q
 from .common import GPU_UID, OVERVIEW_UID
 from .model import Dashboard, Panel, Row, Target, Threshold, Variable
 
-TITLE = "GPUs"
+TITLE = titles.GPU_DASH
 EACH = "{{instance}} GPU {{gpu}}"
 VOLATILE = promql.eq("counter_type", "volatile")
 

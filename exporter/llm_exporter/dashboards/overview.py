@@ -5,6 +5,7 @@ depth and invocations, handoffs), plus retries, context windows and the exporter
 from __future__ import annotations
 
 from .. import catalog as c
+from ..rulegen.alerts import common as titles
 from ..rulegen.thresholds import Config
 from . import queries as q
 from .common import (
@@ -18,7 +19,7 @@ from .common import (
 )
 from .model import Dashboard, Panel, Row, Target, Threshold
 
-TITLE = "LLM overview"
+TITLE = titles.OVERVIEW
 D, TTFC, TOK = c.OPERATION_DURATION, c.TIME_TO_FIRST_CHUNK, c.TOKEN_USAGE
 MODEL, PROV, ETYPE = c.REQUEST_MODEL, c.PROVIDER, c.ERROR_TYPE
 AGENT, TOOL, STAGE = c.AGENT_NAME, c.TOOL_NAME, c.STAGE

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from .. import catalog as c
 from ..rulegen import promql
+from ..rulegen.alerts import common as titles
 from ..rulegen.thresholds import Config
 from . import queries as q
 from .common import OVERVIEW_UID, QUALITY_UID, annotations, variables
 from .model import Dashboard, Panel, Row, Target, Threshold
 
-TITLE = "LLM quality"
+TITLE = titles.QUALITY
 SPARSE = "30m"
 MODEL, RESP, EV = c.REQUEST_MODEL, c.RESPONSE_MODEL, c.EVALUATION_NAME
 VALID = promql.eq("result", "valid")

@@ -32,10 +32,9 @@ from ..model import (
     Runbook,
 )  # fmt: skip
 from ..thresholds import AlertSettings
-from .common import FLOOR_SECONDS, MIN_RATE, hours, pct, secs, times, where
+from .common import COST, FLOOR_SECONDS, MIN_RATE, OVERVIEW, hours, pct, secs, times, where
 
 S = AlertSettings
-OVERVIEW, COST = "LLM overview", "LLM cost"
 
 
 def _busy(x: Ctx, s: S) -> str:

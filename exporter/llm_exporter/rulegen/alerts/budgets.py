@@ -12,10 +12,9 @@ from .. import promql
 from .. import recording as r
 from ..model import NUMBER, USD, AlertDef, Ctx, Param, Runbook, Variant, label_template
 from ..thresholds import AlertSettings, Config
-from .common import times, where
+from .common import COST, times, where
 
 S = AlertSettings
-COST = "LLM cost"
 _MIN_USD = Param(10.0, "Stay quiet while last month's spend to the same point (or in total, for "
                  "the forecast) is below this many US dollars.")  # fmt: skip
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from ..model import Param, label_template
 from ..thresholds import AlertSettings
 
+# The dashboards' titles: runbooks point at "<dashboard> / <panel>", and the dashboards take
+# their titles from here.
+OVERVIEW, COST, QUALITY, GPU_DASH = "LLM overview", "LLM cost", "LLM quality", "GPUs"
+
 MIN_RATE = Param(0.05, "Stay quiet below this many calls per second (0.05 = 3 a minute), so a "
                  "handful of calls cannot page.")  # fmt: skip
 FLOOR_SECONDS = Param(1.0, "Ignore regressions while the value is below this many seconds.")

@@ -12,9 +12,9 @@ from ... import catalog as c
 from .. import promql
 from ..model import GPU, INSTANCE, SECONDS, VALUE, AlertDef, Ctx, Param, Runbook, label_template
 from ..thresholds import AlertSettings
+from .common import GPU_DASH, OVERVIEW
 
 S = AlertSettings
-GPU_DASH, OVERVIEW = "GPUs", "LLM overview"
 # Prometheus's own per-target series: not a catalog metric, and the only other name used here.
 UP = "up"
 TARGET = ("job", "instance")

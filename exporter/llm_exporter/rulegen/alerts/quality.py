@@ -17,9 +17,8 @@ from ..model import (
     Param,
     Runbook,
 )
-from .common import pct, where
+from .common import QUALITY, pct, where
 
-QUALITY = "LLM quality"
 MIN_SAMPLES = Param(20, "Stay quiet with fewer scores than this in the last hour.", "int")
 
 ALERTS: tuple[AlertDef, ...] = (

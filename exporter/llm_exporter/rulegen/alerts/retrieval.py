@@ -8,9 +8,8 @@ from ... import catalog as c
 from .. import promql
 from .. import recording as r
 from ..model import NUMBER, PERCENT, SECONDS, AlertDef, Param, Runbook, label_template
-from .common import times
+from .common import QUALITY, times
 
-QUALITY = "LLM quality"
 SOURCE = label_template(c.DATA_SOURCE)
 MIN_RATE = Param(0.02, "Stay quiet below this many retrieval queries per second.")
 
