@@ -16,6 +16,7 @@ from llm_exporter.rulegen import recording, render, thresholds
 from llm_exporter.rulegen.alerts import ALERTS
 
 from .conftest import promtool
+from .prometheus import rule_files
 
 SERIES = (catalog.COST.name + '{{job="app",instance="app:9464",gen_ai_operation_name="chat",'
           'gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_response_model='
@@ -54,15 +55,12 @@ SPEND = {"search": 1.0, "ads": 0.5, "ml": 1.0, "ops": 5.0}
 
 
 def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_path: Path) -> None:
-    config_file = tmp_path / "thresholds.yaml"
-    config_file.write_text(
-        "runbook_url: https://runbooks.example/llm.md\n"
-        "budgets: {team_daily_usd: {search: 80, ads: 20, ops: 0}, feature_default_daily_usd: 0}\n"
-        "alerts: {TeamDailyBudgetExceeded: {severity: critical, for: 5m}}\n"
-    )
-    config = thresholds.load(config_file, ALERTS)
-    files = render.rule_files(config)
-    app = yaml.safe_load(files["app.rules.yaml"])["groups"][0]["rules"]
+    rule_files(tmp_path, "runbook_url: https://runbooks.example/llm.md\n"
+               "budgets: {team_daily_usd: {search: 80, ads: 20, ops: 0}, "
+               "feature_default_daily_usd: 0}\n"
+               "alerts: {TeamDailyBudgetExceeded: {severity: critical, for: 5m}}\n")  # fmt: skip
+    rules = tmp_path / "rules"
+    app = yaml.safe_load((rules / "app.rules.yaml").read_text())["groups"][0]["rules"]
     teams = [r["expr"] for r in app if r["alert"] == "LLMTeamDailyBudgetExceeded"]
     assert teams == [
         f'{recording.TEAM_COST_1D}{{team="search"}} > 80',
@@ -71,10 +69,6 @@ def test_listed_budgets_make_a_rule_each_and_the_default_covers_the_rest(tmp_pat
     ]
     # A default of 0 and no listed feature: no feature budget at all.
     assert not [r for r in app if r["alert"] == "LLMFeatureDailyBudgetExceeded"]
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    for name, text in files.items():
-        (rules / name).write_text(text)
     series = "\n".join(f"      - series: '{SERIES.format(team=team)}'\n"
                        f"        values: '0+{usd}x60'" for team, usd in SPEND.items())  # fmt: skip
     test = tmp_path / "budgets.test.yaml"
