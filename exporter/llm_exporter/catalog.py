@@ -249,6 +249,14 @@ ESTIMATED_TOKEN_OPERATIONS = MetricSpec(
 # A user id never becomes a label: an in-process LRU (llm_exporter.cost.users) keeps each user's
 # spend for the current UTC day and month and exposes only counts and ranked amounts.
 
+# The per-user tracker's label values: USER_TOP_SPEND's periods, and the cap_share of
+# USERS_OVER_DAILY_CAP that counts the users over the cap itself.
+PERIOD_DAY, PERIOD_MONTH = "day", "month"
+OVER_CAP = "1"
+# The per-user daily cap (USD) unless the application sets one; the rule pack's
+# budgets.user_daily_usd defaults to it as well, so the two agree out of the box.
+DEFAULT_USER_DAILY_CAP_USD = 10.0
+
 USERS_OVER_DAILY_CAP = MetricSpec(
     name=PREFIX + "users_over_daily_cap",
     kind=Kind.GAUGE,

@@ -36,7 +36,7 @@ from ..lazy import Lazy
 if TYPE_CHECKING:
     from ..metrics import Metrics
 
-DAY, MONTH = "day", "month"
+DAY, MONTH = catalog.PERIOD_DAY, catalog.PERIOD_MONTH
 _ENV = {
     "daily_cap_usd": ("LLM_EXPORTER_USER_DAILY_CAP_USD", float),
     "warn_share": ("LLM_EXPORTER_USER_WARN_SHARE", float),
@@ -47,7 +47,7 @@ _ENV = {
 
 @dataclass(frozen=True)
 class UserBudgetSettings:
-    daily_cap_usd: float = 10.0
+    daily_cap_usd: float = catalog.DEFAULT_USER_DAILY_CAP_USD
     warn_share: float = 0.8
     max_users: int = 100_000
     top_n: int = 10
@@ -258,7 +258,7 @@ class _Gauges:
         top = metrics.family(catalog.USER_TOP_SPEND)
         tracked = metrics.single(catalog.TRACKED_USERS)
         self._targets: dict[tuple[str, int], Any] = {
-            ("over", 0): over.labels("1"),
+            ("over", 0): over.labels(catalog.OVER_CAP),
             ("near", 0): over.labels(f"{config.warn_share:g}"),
             ("tracked", 0): tracked,
             **{(period, rank): top.labels(period, str(rank + 1))

@@ -116,7 +116,7 @@ def _attribution(config: Config) -> Row:
 def _users(config: Config) -> Row:
     users = q.APP
     cap = config.user_daily_cap_usd
-    today = q.sel(c.USER_TOP_SPEND.name, users, promql.eq("period", "day"))
+    today = q.sel(c.USER_TOP_SPEND.name, users, promql.eq("period", c.PERIOD_DAY))
     return Row("Users", (
         Panel("Users over the daily cap", "Users whose spend today (UTC) is above the per-user "
               "daily cap (cap_share 1) and above the warning share of it, from each process's "

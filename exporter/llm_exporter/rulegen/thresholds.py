@@ -126,7 +126,7 @@ GLOBALS: dict[str, tuple[Any, str, str]] = {
         "The daily budget of every feature not listed in feature_daily_usd; 0: none.",
     ),
     "budgets.user_daily_usd": (
-        10.0,
+        catalog.DEFAULT_USER_DAILY_CAP_USD,
         "number",
         "Per-user daily cap in US dollars: the top user's spend today (UTC) above it alerts. "
         "Give the application the same cap (LLM_EXPORTER_USER_DAILY_CAP_USD) for its counts of "

@@ -208,7 +208,7 @@ ALERTS: tuple[AlertDef, ...] = (
             f"daily cap is ${s.config.user_daily_cap_usd:,.2f}."
         ),
         expr=lambda x, s: (
-            f"max {x.by()} ({x.app(c.USER_TOP_SPEND.name, promql.eq('period', 'day'))}) > "
+            f"max {x.by()} ({x.app(c.USER_TOP_SPEND.name, promql.eq('period', c.PERIOD_DAY))}) > "
             f"{promql.number(s.config.user_daily_cap_usd)}"
         ),
         runbook=Runbook(
