@@ -16,7 +16,8 @@ than the users active in a day.
 
 Settings: ``configure_user_budgets(...)`` or LLM_EXPORTER_USER_DAILY_CAP_USD (10),
 LLM_EXPORTER_USER_WARN_SHARE (0.8), LLM_EXPORTER_USER_TRACKER_SIZE (100000) and
-LLM_EXPORTER_USER_TOP_N (10), read when the recorder is built (``instrument_openai()``).
+LLM_EXPORTER_USER_TOP_N (10), read when the tracker is built: at the first call made under a
+``user`` (configure before that).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ time to detect 7 minutes or less, no alert in the normal week)."""
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,6 @@ class Outcome:
 
 
 def run(scenarios: Iterable[Scenario], rules_dir: Path, progress=None) -> list[Outcome]:  # type: ignore[no-untyped-def]
-    import time
-
     outcomes = []
     for scenario in scenarios:
         began = time.monotonic()
