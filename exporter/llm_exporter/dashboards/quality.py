@@ -12,6 +12,8 @@ from .. import catalog as c
 from ..rulegen import promql
 from ..rulegen.alerts import common as titles
 from ..rulegen.thresholds import Config
+from ..track.judge import DROPPED
+from ..track.tracker import NEGATIVE, VALID
 from . import queries as q
 from .common import OVERVIEW_UID, QUALITY_UID, annotations, variables
 from .model import Dashboard, Panel, Row, Target, Threshold
@@ -19,7 +21,7 @@ from .model import Dashboard, Panel, Row, Target, Threshold
 TITLE = titles.QUALITY
 SPARSE = "30m"
 MODEL, RESP, EV = c.REQUEST_MODEL, c.RESPONSE_MODEL, c.EVALUATION_NAME
-VALID = promql.eq("result", "valid")
+VALID = promql.eq("result", VALID)
 
 
 def build(config: Config) -> Dashboard:
@@ -37,7 +39,7 @@ def build(config: Config) -> Dashboard:
         Panel("Feedback", f"Share of thumbs down by model over the last {SPARSE}.",
               "percentunit",
               (Target(q.ratio(q.sum_rate((MODEL,), feedback, q.QUALITY,
-                                         promql.eq("feedback", "negative"), window=SPARSE),
+                                         promql.eq("feedback", NEGATIVE), window=SPARSE),
                               q.sum_rate((MODEL,), feedback, q.QUALITY, window=SPARSE)),
                       "{{gen_ai_request_model}} thumbs down"),), minimum=0, maximum=1),
         Panel("Ratings", f"Mean user rating (1 to 5) by model over the last {SPARSE}.", "short",
@@ -63,7 +65,7 @@ def build(config: Config) -> Dashboard:
               "and samples dropped because the queue was full.", "reqps",
               (Target(q.sum_rate((c.ERROR_TYPE,), judged, q.APP), "evaluations {{error_type}}"),
                Target(q.or_zero(q.sum_rate((), c.JUDGE_SAMPLES.name, q.APP,
-                                           promql.eq("outcome", "dropped"))), "dropped"))),
+                                           promql.eq("outcome", DROPPED))), "dropped"))),
         Panel("Judge queue", "Samples waiting for the judge; a queue at its bound drops.",
               "short", (Target(f"sum by (job) ({q.sel(c.JUDGE_QUEUE_LENGTH.name, q.APP)})",
                                "{{job}}"),)),

@@ -15,6 +15,8 @@ error-class ratio reads other producers' error_type names (RateLimitError, 429) 
 from __future__ import annotations
 
 from .. import catalog as c
+from ..errortypes import TIMEOUT
+from ..track.tracker import INVALID, NEGATIVE
 from . import promql
 from .model import Ctx, Record
 
@@ -113,6 +115,12 @@ def _rate(sel: str, window: str = RATE) -> str:
     return f"rate({sel}[{window}])"
 
 
+def _mean(x: Ctx, spec: c.MetricSpec, by: tuple[str, ...], window: str) -> str:
+    """A histogram's mean over ``window``: the rate of its sum over the rate of its count."""
+    return (f"sum {x.by(*by)} (rate({x.app(spec.sum)}[{window}])) / "
+            f"sum {x.by(*by)} (rate({x.app(spec.count)}[{window}]))")  # fmt: skip
+
+
 def _ratio_or_zero(numerator: str, denominator: str) -> str:
     """numerator / denominator, with 0 where the numerator has no series at all."""
     return f"(\n  {numerator}\nor\n  0 * {denominator}\n)\n/\n  {denominator}"
@@ -195,27 +203,25 @@ def recording_rules(x: Ctx) -> list[Record]:
 
 def _retrieval_rules(x: Ctx) -> list[Record]:
     source = c.DATA_SOURCE
-    docs, score = c.RETRIEVAL_DOCUMENTS, c.RETRIEVAL_TOP_SCORE
+    docs = c.RETRIEVAL_DOCUMENTS
     queries = f"sum {x.by(source)} (rate({x.app(docs.count)}[15m]))"
     empty = f"sum {x.by(source)} (rate({x.app(docs.bucket, promql.le(0))}[15m]))"
     return [
         Record(RETRIEVALS, queries),
         Record(EMPTY_RATIO, _ratio_or_zero(empty, queries)),
-        Record(TOP_SCORE_MEAN, f"sum {x.by(source)} (rate({x.app(score.sum)}[15m])) / "
-                               f"sum {x.by(source)} (rate({x.app(score.count)}[15m]))"),
+        Record(TOP_SCORE_MEAN, _mean(x, c.RETRIEVAL_TOP_SCORE, (source,), "15m")),
     ]  # fmt: skip
 
 
 def _tool_and_agent_rules(x: Ctx) -> list[Record]:
     tool, agent = c.TOOL_NAME, c.AGENT_NAME
     calls = f"sum {x.by(tool)} ({_rate(x.app(c.TOOL_DURATION.count))})"
-    timed_out = x.app(c.TOOL_DURATION.count, promql.eq(c.ERROR_TYPE, "timeout"))
+    timed_out = x.app(c.TOOL_DURATION.count, promql.eq(c.ERROR_TYPE, TIMEOUT))
     timeouts = f"sum {x.by(tool)} ({_rate(timed_out)})"
     tool_ok = x.app(c.TOOL_DURATION.bucket, promql.eq(c.ERROR_TYPE, ""))
     stage_time = f"sum {x.by(c.STAGE)} ({_rate(x.app(c.STAGE_DURATION.sum))})"
     runs = f"sum {x.by(agent)} ({_rate(x.app(c.AGENT_DURATION.count, *x.counted()))})"
     failed = f"sum {x.by(agent)} ({_rate(x.app(c.AGENT_DURATION.count, *x.errors()))})"
-    fanout = c.AGENT_CHILD_INVOCATIONS
     handoffs = f"sum {x.by()} (rate({x.app(c.HANDOFFS.name)}[1d]))"
     requests = f"sum {x.by()} (rate({x.app(c.AGENT_DEPTH.count)}[1d]))"
     return [
@@ -225,8 +231,7 @@ def _tool_and_agent_rules(x: Ctx) -> list[Record]:
         Record(STAGE_SHARE, f"{stage_time} / {x.on()} group_left sum {x.by()} ({stage_time})"),
         Record(AGENT_RUNS, runs),
         Record(AGENT_ERROR_RATIO, _ratio_or_zero(failed, runs)),
-        Record(FANOUT_MEAN, f"sum {x.by(agent)} ({_rate(x.app(fanout.sum))}) / sum {x.by(agent)} "
-                            f"({_rate(x.app(fanout.count))})"),
+        Record(FANOUT_MEAN, _mean(x, c.AGENT_CHILD_INVOCATIONS, (agent,), RATE)),
         Record(HANDOFFS_PER_REQUEST_1D, f"{handoffs} / {requests}"),
     ]  # fmt: skip
 
@@ -235,17 +240,16 @@ def _quality_rules(x: Ctx) -> list[Record]:
     ev, model, resp = c.EVALUATION_NAME, c.REQUEST_MODEL, c.RESPONSE_MODEL
     score = c.QUALITY_SCORE
     feedback = f"sum {x.by(model)} (increase({x.app(c.FEEDBACK.name)}[1h]))"
-    thumbs_down = x.app(c.FEEDBACK.name, promql.eq("feedback", "negative"))
+    thumbs_down = x.app(c.FEEDBACK.name, promql.eq("feedback", NEGATIVE))
     negative = f"sum {x.by(model)} (increase({thumbs_down}[1h]))"
     checks = f"sum {x.by(model, resp)} (rate({x.app(c.OUTPUT_CHECKS.name)}[15m]))"
-    failed_checks = x.app(c.OUTPUT_CHECKS.name, promql.eq("result", "invalid"))
+    failed_checks = x.app(c.OUTPUT_CHECKS.name, promql.eq("result", INVALID))
     invalid = f"sum {x.by(model, resp)} (rate({failed_checks}[15m]))"
     judged = f"sum {x.by()} (rate({x.app(c.JUDGE_EVALUATIONS.name)}[15m]))"
     judge_errors = x.app(c.JUDGE_EVALUATIONS.name, promql.ne(c.ERROR_TYPE, ""))
     judge_failed = f"sum {x.by()} (rate({judge_errors}[15m]))"
     return [
-        Record(SCORE_MEAN, f"sum {x.by(ev, model)} (rate({x.app(score.sum)}[1h])) / "
-                           f"sum {x.by(ev, model)} (rate({x.app(score.count)}[1h]))"),
+        Record(SCORE_MEAN, _mean(x, score, (ev, model), "1h")),
         Record(SCORE_COUNT, f"sum {x.by(ev, model)} (increase({x.app(score.count)}[1h]))"),
         Record(FEEDBACK_1H, feedback),
         Record(NEGATIVE_RATIO, _ratio_or_zero(negative, feedback)),

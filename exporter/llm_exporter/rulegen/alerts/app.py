@@ -11,6 +11,7 @@ false alarms by 90%.
 from __future__ import annotations
 
 from ... import catalog as c
+from ...errortypes import OUTPUT_PARSE, RATE_LIMIT, TIMEOUT
 from .. import promql
 from .. import recording as r
 from ..model import (
@@ -169,7 +170,7 @@ ALERTS: tuple[AlertDef, ...] = (
     ),
     _error_class(
         "RateLimited",
-        "rate_limit",
+        RATE_LIMIT,
         0.05,
         "A model is answering with 429 rate limits.",
         "Calls to the model hit the provider's rate limit (HTTP 429) more often than the "
@@ -188,7 +189,7 @@ ALERTS: tuple[AlertDef, ...] = (
     ),
     _error_class(
         "TimeoutsRising",
-        "timeout",
+        TIMEOUT,
         0.02,
         "Calls to a model are timing out.",
         "Calls to the model hit the client timeout (or HTTP 408) more often than the threshold "
@@ -207,7 +208,7 @@ ALERTS: tuple[AlertDef, ...] = (
     ),
     _error_class(
         "OutputParseFailures",
-        "output_parse",
+        OUTPUT_PARSE,
         0.02,
         "Structured outputs of a model fail to parse.",
         "Calls that asked for JSON mode or a JSON schema returned output that does not parse "
