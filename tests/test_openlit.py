@@ -153,6 +153,34 @@ def test_the_bridge_writes_what_the_otel_prometheus_exporter_writes() -> None:
                                                   for n, lab, val in got}  # fmt: skip
 
 
+def test_the_bridge_serves_a_name_it_shares_with_our_families_as_one() -> None:
+    """Our duration histogram and OTel data under the same name: one family holding both's
+    series while the bridge runs, ours alone again after it shuts down."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from prometheus_client import generate_latest
+
+    from llm_exporter.metrics import Metrics
+    from llm_exporter.sources.otel import RegistryReader
+
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    ours = metrics.family(catalog.OPERATION_DURATION)  # before the bridge, as native-first
+    reader = RegistryReader(registry)
+    metrics.share_with(reader)
+    provider = MeterProvider(metric_readers=[reader])
+    theirs = provider.get_meter("openlit.otel.metrics").create_histogram(
+        "gen_ai.client.operation.duration", unit="s")  # fmt: skip
+    ours.labels("chat", "openai", "gpt-4o", "gpt-4o", "api.openai.com", "").observe(0.5)
+    theirs.record(0.7, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"})
+    text = generate_latest(registry)
+    assert text.count(b"# TYPE " + catalog.OPERATION_DURATION.name.encode() + b" ") == 1
+    assert sample_sum(text.decode(), CALLS) == 2
+    result = promtool_check_metrics(text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    provider.shutdown()
+    assert sample_sum(registry, CALLS) == 1  # ours, served by the registry again
+
+
 def test_openlit_cost_maps_onto_the_spend_counter_and_no_price_onto_unpriced() -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View

@@ -315,6 +315,10 @@ class RegistryReader(MetricReader):
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         with contextlib.suppress(KeyError):  # shut down twice
             self.registry.unregister(self._collector)
+        with self._lock:
+            taken, self._taken = self._taken, []
+        for collector in taken:  # the registry serves them itself again
+            self.registry.register(collector)
 
 
 class _Collector:
@@ -338,6 +342,7 @@ class _Collector:
                 mine = by_name.get(family.name)
                 if mine is not None and mine.type == family.type:
                     mine.samples.extend(family.samples)
+                    mine.documentation = family.documentation  # the catalog's help text
                 else:
                     yield family
         yield from families
