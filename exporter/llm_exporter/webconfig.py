@@ -10,9 +10,12 @@ Supported keys::
       min_version: TLS12             # TLS10..TLS13
       max_version: TLS13
     http_server_config:
-      headers: {X-Frame-Options: deny}
+      headers: {X-Frame-Options: deny}  # the toolkit's five security headers only
     basic_auth_users:
       alice: $2y$10$...              # bcrypt hashes only, as the toolkit requires
+
+Passwords longer than 72 bytes are compared on their first 72 bytes, as the toolkit's Go bcrypt
+does (bcrypt never reads further); Python's bcrypt 5 would raise on them instead.
 
 Keys the toolkit has but Python's ssl cannot honour the same way (cipher_suites,
 curve_preferences, prefer_server_cipher_suites, http2) are refused by name rather than silently
@@ -22,6 +25,7 @@ error too, as in the toolkit's strict parsing. Relative paths resolve against th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import ssl
@@ -35,7 +39,17 @@ import bcrypt
 from .errors import ConfigError
 from .yamlfile import read_yaml
 
-_BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")
+# The variants and costs (4..31) bcrypt can check; \Z, not $, so a trailing newline is refused.
+_BCRYPT_HASH = re.compile(r"\$2[abxy]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}\Z")
+BCRYPT_MAX_PASSWORD = 72
+# exporter-toolkit's allowed response headers; None: any value (without control characters).
+_HEADERS: dict[str, tuple[str, ...] | None] = {
+    "Strict-Transport-Security": None,
+    "X-Content-Type-Options": ("nosniff",),
+    "X-Frame-Options": ("deny", "sameorigin"),
+    "X-XSS-Protection": None,
+    "Content-Security-Policy": None,
+}
 _TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,
     "TLS11": ssl.TLSVersion.TLSv1_1,
@@ -51,7 +65,7 @@ _UNSUPPORTED = {
     "cipher_suites": "Python's ssl module picks TLS 1.3 suites itself; use min_version instead",
     "curve_preferences": "not configurable through Python's ssl module",
     "prefer_server_cipher_suites": "not configurable through Python's ssl module",
-    "http2": "llm-exporter serves HTTP/1.1 only",
+    "http2": "llm-exporter serves HTTP/1.0 only",
 }
 _TOP_KEYS = {"tls_server_config", "http_server_config", "basic_auth_users"}
 _TLS_KEYS = {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
@@ -76,20 +90,32 @@ class WebConfig:
     def check_basic_auth(self, username: str, password: str) -> bool:
         hashed = self.users.get(username)
         if hashed is None:
-            # Spend the same time as a real check so user names cannot be probed by timing.
-            bcrypt.checkpw(b"x", _DUMMY_HASH)
+            # Spend the same time as a real check so user names cannot be probed by timing:
+            # a hash at the configured users' cost, as bcrypt's time doubles with each step.
+            bcrypt.checkpw(b"x", _dummy_hash(self._dummy_cost()))
             return False
         digest = hashlib.sha256(f"{username}\0{password}".encode()).digest()
         if digest in self._verified:
             return True
-        if bcrypt.checkpw(password.encode(), hashed):
+        # bcrypt reads 72 bytes at most; Go's (the toolkit's) ignores the rest, Python's raises.
+        if bcrypt.checkpw(password.encode()[:BCRYPT_MAX_PASSWORD], hashed):
             with self._lock:
                 self._verified.add(digest)
             return True
         return False
 
+    def _dummy_cost(self) -> int:
+        # The highest configured cost: an unknown user is never faster than a known one.
+        return max((_cost(h) for h in self.users.values()), default=10)
 
-_DUMMY_HASH = bcrypt.hashpw(b"dummy", bcrypt.gensalt(rounds=10))
+
+def _cost(hashed: bytes) -> int:
+    return int(hashed[4:6])
+
+
+@functools.cache
+def _dummy_hash(cost: int) -> bytes:
+    return bcrypt.hashpw(b"dummy", bcrypt.gensalt(rounds=cost))
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -145,6 +171,15 @@ def _tls_context(src: str, base: Path, tls: Any) -> ssl.SSLContext:
     ctx.minimum_version = _tls_version(src, f"{key}.min_version", tls.get("min_version", "TLS12"))
     if "max_version" in tls:
         ctx.maximum_version = _tls_version(src, f"{key}.max_version", tls["max_version"])
+        if ctx.maximum_version < ctx.minimum_version:
+            # Every handshake would fail: refuse at start, not at the first scrape.
+            problem = f"{tls['max_version']} is below min_version {tls.get('min_version', 'TLS12')}"
+            raise ConfigError(src, f"{key}.max_version", problem)
+    auth = tls.get("client_auth_type", "NoClientCert")
+    if not isinstance(auth, str) or auth not in _CLIENT_AUTH:
+        choices = ", ".join(_CLIENT_AUTH)
+        problem = f"expected one of {choices}, got {auth!r}"
+        raise ConfigError(src, f"{key}.client_auth_type", problem)
     for name, file in (("cert_file", cert), ("key_file", private)):
         if not file.is_file():
             raise ConfigError(src, f"{key}.{name}", f"cannot read {file}")
@@ -157,11 +192,6 @@ def _tls_context(src: str, base: Path, tls: Any) -> ssl.SSLContext:
             f"cannot load certificate {cert} with key {private}: "
             f"{getattr(exc, 'reason', None) or exc}",
         ) from None
-    auth = tls.get("client_auth_type", "NoClientCert")
-    if auth not in _CLIENT_AUTH:
-        choices = ", ".join(_CLIENT_AUTH)
-        problem = f"expected one of {choices}, got {auth!r}"
-        raise ConfigError(src, f"{key}.client_auth_type", problem)
     ctx.verify_mode = _CLIENT_AUTH[auth]
     if ctx.verify_mode != ssl.CERT_NONE:
         if "client_ca_file" not in tls:
@@ -175,7 +205,7 @@ def _tls_context(src: str, base: Path, tls: Any) -> ssl.SSLContext:
 
 
 def _tls_version(src: str, key: str, value: Any) -> ssl.TLSVersion:
-    if value not in _TLS_VERSIONS:
+    if not isinstance(value, str) or value not in _TLS_VERSIONS:
         raise ConfigError(src, key, f"expected one of {', '.join(_TLS_VERSIONS)}, got {value!r}")
     return _TLS_VERSIONS[value]
 
@@ -186,7 +216,21 @@ def _headers(src: str, http: Any) -> dict[str, str]:
     _reject_unknown(src, f"{key}.", http, _HTTP_KEYS)
     headers = http.get("headers") or {}
     _expect_mapping(src, f"{key}.headers", headers)
-    return {str(k): _string(src, f"{key}.headers.{k}", v) for k, v in headers.items()}
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        where = f"{key}.headers.{name}"
+        # As the toolkit: only these security headers, so none can break framing (Connection,
+        # Content-Length) or inject another header (a CR or LF in the value).
+        if name not in _HEADERS:
+            raise ConfigError(src, where, f"cannot be configured (allowed: {', '.join(_HEADERS)})")
+        text = _string(src, where, value)
+        allowed = _HEADERS[name]
+        if allowed is not None and text not in allowed:
+            raise ConfigError(src, where, f"expected one of {', '.join(allowed)}, got {text!r}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise ConfigError(src, where, "control characters (CR, LF) are not allowed")
+        out[str(name)] = text
+    return out
 
 
 def _users(src: str, users: Any) -> dict[str, bytes]:
@@ -199,7 +243,8 @@ def _users(src: str, users: Any) -> dict[str, bytes]:
             raise ConfigError(
                 src,
                 name,
-                "expected a bcrypt hash ($2y$...), not a plain password; make one with "
+                "expected a bcrypt hash ($2y$ and a cost of 04 to 31, on one line), not a plain "
+                "password; make one with "
                 "`htpasswd -nBC 10 \"\" | tr -d ':\\n'` or python -c 'import bcrypt; "
                 'print(bcrypt.hashpw(b"secret", bcrypt.gensalt()).decode())\'',
             )
