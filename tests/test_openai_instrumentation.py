@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import threading
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ import openai
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from llm_exporter import (
     catalog,
@@ -411,3 +413,52 @@ def test_azure_client_keeps_its_own_request_building(sim: Simulator) -> None:
         "gen_ai_request_model": "gpt-4o", "gen_ai_response_model": resp.model,
         "server_address": "127.0.0.1", "error_type": ""})  # fmt: skip
     assert count == 1
+
+
+# -- hostile provider data ----------------------------------------------------------------------
+
+
+def patch(value: dict) -> dict[str, dict[str, str]]:
+    """The simulator merges this into every JSON object it answers (NaN allowed)."""
+    return {"extra_headers": {"x-sim-patch": json.dumps(value)}}
+
+
+@pytest.mark.parametrize("count", [-5, 1e30, 10**30, float("nan"), float("inf"), "many", [3]])
+@pytest.mark.parametrize("stream", [False, True])
+def test_hostile_token_counts_are_rejected_and_the_call_still_counts(
+    meter: Meter, count: object, stream: bool
+) -> None:
+    hostile = patch({"usage": {"prompt_tokens": count}})
+    good = meter.client.chat.completions.create(model="gpt-4o", messages=MSG)
+    result = meter.client.chat.completions.create(model="gpt-4o", messages=MSG, stream=stream,
+                                                  **hostile)  # fmt: skip
+    if stream:
+        list(result)
+    assert meter.calls(error_type="") == 2
+    tokens = catalog.TOKEN_USAGE
+    # Only the good call's counts: _sum neither fell, nor went NaN, +Inf or huge.
+    assert meter.value(tokens.sum, gen_ai_token_type="input") == good.usage.prompt_tokens
+    assert meter.value(tokens.count, gen_ai_token_type="input") == 1
+    assert meter.value(catalog.REJECTED_OBSERVATIONS.name, signal="token_usage") == 1
+    # prometheus_client's own OpenMetrics parser takes the exposition back.
+    exposition = openmetrics_latest(meter.registry).decode()
+    assert list(text_string_to_metric_families(exposition))
+
+
+def test_a_model_that_is_not_a_string_still_counts_the_call(meter: Meter) -> None:
+    meter.client.chat.completions.create(model="gpt-4o", messages=MSG, **patch({"model": [1]}))
+    list(meter.client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                              **patch({"model": {"a": 1}})))  # fmt: skip
+    meter.client.responses.create(model="gpt-4o", input="hi", **patch({"model": 7}))
+    assert meter.calls(error_type="", gen_ai_response_model="") == 3
+
+
+def test_an_error_code_that_is_a_list_still_counts_the_call(meter: Meter) -> None:
+    headers = {
+        "x-sim-error": "context_length_exceeded",
+        "x-sim-patch": json.dumps({"error": {"code": ["context_length_exceeded"]}}),
+    }
+    hostile = {"extra_headers": headers}
+    with pytest.raises(openai.BadRequestError):
+        meter.client.chat.completions.create(model="gpt-4o", messages=MSG, **hostile)
+    assert meter.calls(error_type="bad_request") == 1

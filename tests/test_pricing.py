@@ -61,6 +61,14 @@ def test_user_file_overrides_and_extends(tmp_path: Path, monkeypatch: pytest.Mon
         ("models:\n  m: {input: 1, source: s, contxt: 5}\n", "models.m.contxt", "unknown key"),
         ("models:\n  m: {context_window: 0}\n", "models.m.context_window", "positive integer"),
         ("models: [\n", None, "not valid YAML"),
+        # NaN or infinite prices turned every cost counter they touched into NaN or +Inf.
+        ("models:\n  m: {input: .nan, source: s}\n", "models.m.input", "finite"),
+        ("models:\n  m: {input: 1, output: .inf, source: s}\n", "models.m.output", "finite"),
+        (
+            "models:\n  m: {input: 1, cached_input: 1e400, source: s}\n",
+            "models.m.cached_input",
+            "finite",
+        ),
     ],
 )
 def test_bad_model_files(tmp_path: Path, content: str, key: str | None, problem: str) -> None:

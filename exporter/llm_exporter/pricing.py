@@ -7,6 +7,8 @@ per distinct model name, never per call.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -124,7 +126,14 @@ def _parse(data: Any, src: str) -> dict[str, ModelInfo]:
 
 
 def _number(src: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        problem = f"expected a non-negative number (USD per million tokens), got {value!r}"
+    number = math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):
+            number = float(value)
+    # NaN or an infinite price would turn every cost counter it touches into NaN or +Inf.
+    if not (math.isfinite(number) and number >= 0):
+        problem = (
+            f"expected a finite non-negative number (USD per million tokens), got {value!r:.40}"
+        )
         raise ConfigError(src, key, problem)
-    return float(value)
+    return number

@@ -62,6 +62,8 @@ def _classify_status(exc: openai.APIStatusError) -> str:
     if status == 408:
         return TIMEOUT
     code = getattr(exc, "code", None)
+    if not isinstance(code, str):  # a provider's error body may hold anything here
+        return BAD_REQUEST
     if code == CONTEXT_LENGTH:
         return CONTEXT_LENGTH
     if code in _CONTENT_FILTER_CODES:

@@ -28,7 +28,7 @@ from ..metrics import Metrics, default_metrics
 from ..pricing import ModelTable
 from . import classify
 from .coexist import openlit_records_this_call
-from .record import Call, Recorder, usage_triple
+from .record import Call, Recorder, text_or_empty, usage_triple
 
 CHAT, RESPONSES, EMBEDDINGS = "chat.completions", "responses", "embeddings"
 # options.url -> (gen_ai.operation.name, which API shape the result has)
@@ -258,7 +258,7 @@ def _returned(call: Call, result: Any) -> Any:
 
 def _read_result(call: Call, result: Any) -> None:
     kind = call.kind
-    call.response_model = getattr(result, "model", None) or ""
+    call.response_model = text_or_empty(getattr(result, "model", None))
     usage = getattr(result, "usage", None)
     if kind == CHAT:
         if usage is not None:
@@ -279,7 +279,7 @@ def _read_result(call: Call, result: Any) -> None:
         if call.output_check is not None and not call.error:
             call.text = [result.output_text]
     elif usage is not None:
-        call.usage = (usage.prompt_tokens, 0, 0)
+        call.usage = (getattr(usage, "prompt_tokens", None), 0, 0)
 
 
 def _responses_error(response: Any) -> str:
@@ -301,7 +301,7 @@ def _on_chunk(call: Call, chunk: Any) -> bool:
     asked for ourselves)."""
     if call.kind == CHAT:
         if not call.response_model:
-            call.response_model = chunk.model or ""
+            call.response_model = text_or_empty(chunk.model)
         usage = chunk.usage
         if usage is not None:
             call.usage = usage_triple(usage, "prompt_tokens", "completion_tokens",
@@ -324,7 +324,7 @@ def _on_chunk(call: Call, chunk: Any) -> bool:
     elif event_type in ("response.created", "response.completed", "response.incomplete",
                         "response.failed"):  # fmt: skip
         response = chunk.response
-        call.response_model = response.model or call.response_model
+        call.response_model = text_or_empty(response.model) or call.response_model
         if response.usage is not None:
             call.usage = usage_triple(response.usage, "input_tokens", "output_tokens",
                                       "input_tokens_details")  # fmt: skip

@@ -11,6 +11,7 @@ Faults in here are counted and logged once, never raised into the application.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from typing import Any
@@ -28,6 +29,10 @@ from .context import current_trace_id
 from .tokens import count_tokens, request_text
 
 INPUT, OUTPUT = "input", "output"
+# Above any context window or output limit: a usage block past it is the provider's bug, and one
+# such count would swamp every sum it lands in until restart.
+MAX_TOKENS = 100_000_000
+TOKEN_SIGNAL = "token_usage"
 # Attributions whose bound counters one call shape keeps; past them each call asks the guarded
 # families again (a dict lookup more), whose caps bound the series.
 ATTRIBUTIONS_KEPT = 256
@@ -275,7 +280,9 @@ class Call:
             retry_labels = (*self.labels_prefix, self.model, self.server)
             rec.retries.labels(*retry_labels).inc(self.retries)
         usage = self.usage
-        if usage is None and self.text is not None and error != classify.CANCELLED:
+        if usage is not None:
+            usage = _checked_usage(rec, usage)
+        elif self.text is not None and error != classify.CANCELLED:
             usage = self._estimate_usage()
         if usage is None:
             return
@@ -328,6 +335,31 @@ def _valid_output(text: str, schema: Any) -> bool:
     except (ValueError, TypeError, RecursionError):
         return False
     return schema is None or conforms(value, schema)
+
+
+def _checked_usage(rec: Recorder, usage: tuple) -> tuple[int, int, int] | None:
+    """The provider's counts as ints, or None (the call is still recorded, its tokens and cost
+    not) when one is negative, huge, NaN, infinite or not a number: such a count would make a
+    histogram's _sum fall, or stick at NaN or +Inf, for the life of the process."""
+    checked = []
+    for value in usage:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or (isinstance(value, float) and not math.isfinite(value)):
+            reason = "not_a_number"
+        elif not 0 <= value <= MAX_TOKENS:
+            reason = "out_of_range"
+        else:
+            checked.append(int(value))
+            continue
+        detail = f"{value!r:.40}, expected a token count in 0..{MAX_TOKENS}"
+        rec.metrics.reject(TOKEN_SIGNAL, reason, detail)
+        return None
+    return checked[0], checked[1], checked[2]
+
+
+def text_or_empty(value: Any) -> str:
+    """A provider's string field (``model``), or "" when it sent something else."""
+    return value if isinstance(value, str) else ""
 
 
 def usage_triple(usage: Any, input_attr: str, output_attr: str, details_attr: str) -> tuple:

@@ -7,6 +7,7 @@ rules/thresholds.yaml). Any mistake is a ConfigError naming the file and the dot
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -338,6 +339,11 @@ class _Loader:
         if kind == "list":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise self.fail(key, f"expected a list of strings, got {value!r}")
+            unknown = [v for v in value if v not in FOREIGN_NAMES]
+            if key == "ignored_error_types" and unknown:
+                # A typo would silently leave the class counted as a failure.
+                known = ", ".join(FOREIGN_NAMES)
+                raise self.fail(key, f"unknown error class {unknown[0]!r} (expected: {known})")
             return value
         if kind in ("interval", "duration"):
             seconds = self._duration(key, value)
@@ -388,7 +394,13 @@ class _Loader:
     def _number(self, key: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(key, f"expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a 5000-digit integer
+            raise self.fail(key, "expected a number, got an integer too large") from None
+        if not math.isfinite(number):  # a NaN threshold makes an alert that can never fire
+            raise self.fail(key, f"expected a finite number, got {value!r}")
+        return number
 
     def _duration(self, key: str, value: Any) -> float:
         if isinstance(value, str) and value.strip().startswith("-"):

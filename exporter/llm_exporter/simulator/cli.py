@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-switch", action="append", default=[], metavar="FROM=TO")
     p.add_argument("--context-window", action="append", default=[], metavar="MODEL=TOKENS")
     p.add_argument("--malformed-json-any-request", action="store_true", default=None)
+    p.add_argument("--reject-stream-options", action="store_true", default=None,
+                   help="answer 400 to requests with stream_options, as older Azure OpenAI "
+                   "API versions did")  # fmt: skip
     p.add_argument(
         "--score",
         type=float,
@@ -81,6 +84,7 @@ _SCALARS = (
     "retry_after_s",
     "timeout_sleep_s",
     "malformed_json_any_request",
+    "reject_stream_options",
     "score",
     "score_jitter",
 )
@@ -110,7 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
     except (OSError, ValueError) as err:
         parser.error(str(err))
-    sim = Simulator(config, host=args.host, port=args.port).bind()
+    try:
+        sim = Simulator(config, host=args.host, port=args.port).bind()
+    except OSError as err:
+        # A busy port is one line, like serve's, not a traceback.
+        print(f"llm-exporter simulate: error: cannot listen on {args.host}:{args.port}: "
+              f"{err.strerror or err}", file=sys.stderr)  # fmt: skip
+        return 1
     # SIGTERM from a benchmark harness should shut down as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"llm-exporter simulator listening on {sim.base_url}", flush=True)

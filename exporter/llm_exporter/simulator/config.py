@@ -82,6 +82,8 @@ class SimulatorConfig:
     timeout_sleep_s: float = 30.0
     # malformed_json normally hits only requests that ask for JSON output; this widens it.
     malformed_json_any_request: bool = False
+    # Answer 400 to any request with stream_options, as older Azure OpenAI API versions did.
+    reject_stream_options: bool = False
     # A JSON-schema request gets an object of the schema's shape; its numbers (a judge's
     # scores) are drawn from normal(score, score_jitter), clipped to 0..1.
     score: float = 0.9
@@ -109,8 +111,9 @@ class SimulatorConfig:
         _int("embedding_dim", self.embedding_dim, minimum=1)
         _int("default_context_window", self.default_context_window, minimum=1)
         self.output_tokens = _output_tokens(self.output_tokens)
-        if not isinstance(self.malformed_json_any_request, bool):
-            raise ValueError("malformed_json_any_request: expected a boolean")
+        for name in ("malformed_json_any_request", "reject_stream_options"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected a boolean")
         self.response_models = _str_map("response_models", self.response_models)
         self.model_switch = _str_map("model_switch", self.model_switch)
         self.context_windows = {

@@ -47,6 +47,9 @@ class _Overrides:
     first_chunk_delay: float | None = None
     inter_chunk: float | None = None
     output_tokens: int | None = None
+    # x-sim-patch: a JSON object merged into every JSON object of the answer (a hostile
+    # provider's usage block, model or error code); a key lands only where the answer has it.
+    patch: dict[str, Any] | None = None
 
 
 def _seconds_header(headers: Any, name: str) -> float | None:
@@ -83,7 +86,40 @@ def _overrides(headers: Any) -> _Overrides:
         if not raw.strip().isdigit():
             raise _BadRequest(f"x-sim-output-tokens: expected an integer >= 0, got {raw!r}")
         ov.output_tokens = int(raw)
+    raw = headers.get("x-sim-patch")
+    if raw is not None:
+        try:
+            ov.patch = json.loads(raw)  # NaN and Infinity allowed: hostile values are the point
+        except ValueError:
+            ov.patch = None
+        if not isinstance(ov.patch, dict):
+            raise _BadRequest(f"x-sim-patch: expected a JSON object, got {raw!r}")
     return ov
+
+
+def _merge(target: Any, patch: dict[str, Any]) -> None:
+    if not isinstance(target, dict):
+        return
+    for key, value in patch.items():
+        if target.get(key) is None:
+            continue
+        if isinstance(value, dict) and isinstance(target[key], dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _patched(data: bytes, patch: dict[str, Any]) -> bytes:
+    """``data`` (a JSON body or SSE frames) with ``patch`` merged into each JSON object."""
+    if data.startswith(b"{"):
+        obj = json.loads(data)
+        _merge(obj, patch)
+        return json.dumps(obj, separators=(",", ":")).encode()
+    lines = data.split(b"\n")
+    for i, line in enumerate(lines):
+        if line.startswith(b"data: {"):
+            lines[i] = b"data: " + _patched(line[len(b"data: ") :], patch)
+    return b"\n".join(lines)
 
 
 def _int_param(body: dict[str, Any], *names: str) -> int | None:
@@ -126,6 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.endpoint: str | None = None
         self.outcome = "ok"
         self.out: list[bytes] = []
+        self.patch: dict[str, Any] | None = None
         try:
             body = self._read_body()
             self._route(method, self.path.split("?", 1)[0], body)
@@ -180,11 +217,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.out.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
 
     def _send_json(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...] = ()):
+        if self.patch:
+            body = _patched(body, self.patch)
         self._head(status, (("Content-Type", "application/json"), *headers), len(body))
         self.out.append(body)
         self._flush(final=True)
 
     def _chunk(self, frames: list[bytes]) -> None:
+        if self.patch:
+            frames = [_patched(f, self.patch) for f in frames]
         data = b"".join(frames)
         if data:
             self.out.append(b"%x\r\n%b\r\n" % (len(data), data))
@@ -267,7 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _generate(self, endpoint: str, body: dict[str, Any]) -> None:
         sim, cfg = self.sim, self.sim.config  # one config snapshot for the whole request
         ov = _overrides(self.headers)
+        self.patch = ov.patch
         model = body.get("model")
+        if "stream_options" in body and cfg.reject_stream_options:
+            # As older Azure OpenAI API versions answered a field they did not know.
+            raise _BadRequest("Unrecognized request argument supplied: stream_options",
+                              "stream_options")  # fmt: skip
         if not isinstance(model, str) or not model:
             raise _BadRequest("you must provide a model parameter", "model")
         window = cfg.context_windows.get(model, cfg.default_context_window)
