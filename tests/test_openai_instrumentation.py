@@ -21,6 +21,7 @@ from llm_exporter import (
     set_trace_id,
     uninstrument_openai,
 )
+from llm_exporter.instrument import openai_sdk
 from llm_exporter.instrument.record import Recorder
 from llm_exporter.metrics import Metrics
 from llm_exporter.pricing import ModelTable
@@ -462,3 +463,41 @@ def test_an_error_code_that_is_a_list_still_counts_the_call(meter: Meter) -> Non
     with pytest.raises(openai.BadRequestError):
         meter.client.chat.completions.create(model="gpt-4o", messages=MSG, **hostile)
     assert meter.calls(error_type="bad_request") == 1
+
+
+# -- providers that refuse stream_options --------------------------------------------------------
+
+
+def test_a_provider_refusing_stream_options_gets_the_stream_as_written() -> None:
+    with Simulator(SimulatorConfig(output_tokens=12, reject_stream_options=True)) as strict:
+        raw = openai.OpenAI(base_url=strict.base_url, api_key="sim", max_retries=0)
+        chunks = list(raw.chat.completions.create(model="gpt-4o", messages=MSG, stream=True))
+        meter = Meter(strict.base_url)
+        seen = list(meter.client.chat.completions.create(model="gpt-4o", messages=MSG,
+                                                         stream=True))  # fmt: skip
+        # What the raw SDK got, chunk for chunk: the 400 to our stream_options was retried
+        # without it, and the tokens are estimated instead.
+        assert [c.choices[0].delta.content for c in seen] == [
+            c.choices[0].delta.content for c in chunks
+        ]
+        assert meter.calls(error_type="") == 1
+        assert meter.value(catalog.ESTIMATED_TOKEN_OPERATIONS.name) == 1
+        assert strict.stats()["requests"]["chat.completions"] == {"ok": 2, "bad_request": 1}
+
+        async def stream() -> int:
+            reply = await meter.aclient.chat.completions.create(model="gpt-4o", messages=MSG,
+                                                                stream=True)  # fmt: skip
+            return len([c async for c in reply])
+
+        assert asyncio.run(stream()) == len(chunks)
+        # The endpoint is remembered: no second refused request.
+        assert strict.stats()["requests"]["chat.completions"] == {"ok": 3, "bad_request": 1}
+        assert meter.calls(error_type="") == 2
+        # The caller's own stream_options is theirs: its 400 reaches them unchanged.
+        with pytest.raises(openai.BadRequestError):
+            own = {"include_usage": True}
+            meter.client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True,
+                                                 stream_options=own)  # fmt: skip
+        assert meter.calls(error_type="bad_request") == 1
+    # A later simulator on the same port must not inherit the memory.
+    openai_sdk._refuses_stream_options.clear()

@@ -51,6 +51,8 @@ _ORIGINALS = {
 }
 _global_recorder: Recorder | None = None
 _targets: weakref.WeakKeyDictionary[Any, tuple[str, str]] = weakref.WeakKeyDictionary()
+# Base URLs that answered 400 to the stream_options we add: their streams go as written.
+_refuses_stream_options: set[str] = set()
 
 
 # -- set-up -----------------------------------------------------------------------------------
@@ -119,7 +121,12 @@ def _sync_request_wrapper(original: Callable, recorder_of: Callable) -> Callable
             return original(self, cast_to, options, *args, **kwargs)
         token = _current.set(call)
         try:
-            result = original(self, cast_to, options, *args, **kwargs)
+            try:
+                result = original(self, cast_to, options, *args, **kwargs)
+            except openai.BadRequestError as exc:
+                if not _retry_without_stream_options(call, self, options, exc):
+                    raise
+                result = original(self, cast_to, options, *args, **kwargs)
         except BaseException as exc:
             call.fail(exc)
             raise
@@ -139,7 +146,12 @@ def _async_request_wrapper(original: Callable, recorder_of: Callable) -> Callabl
             return await original(self, cast_to, options, *args, **kwargs)
         token = _current.set(call)
         try:
-            result = await original(self, cast_to, options, *args, **kwargs)
+            try:
+                result = await original(self, cast_to, options, *args, **kwargs)
+            except openai.BadRequestError as exc:
+                if not _retry_without_stream_options(call, self, options, exc):
+                    raise
+                result = await original(self, cast_to, options, *args, **kwargs)
         except BaseException as exc:
             call.fail(exc)
             raise
@@ -194,7 +206,7 @@ def _begin(recorder: Recorder, client: Any, options: Any, kwargs: dict[str, Any]
         )
         if streaming:
             call.text = []
-            if kind == CHAT and "stream_options" not in body:
+            if kind == CHAT and "stream_options" not in body and _asks_usage(client):
                 # Ask for the usage chunk; _ChatChunks hides it again from the caller.
                 options.json_data = {**body, "stream_options": {"include_usage": True}}
                 call.hide_usage = True
@@ -202,6 +214,33 @@ def _begin(recorder: Recorder, client: Any, options: Any, kwargs: dict[str, Any]
     except Exception as exc:
         recorder.fault("begin", exc)
         return None
+
+
+def _asks_usage(client: Any) -> bool:
+    return str(client.base_url) not in _refuses_stream_options
+
+
+def _retry_without_stream_options(call: Call, client: Any, options: Any, exc: Any) -> bool:
+    """Whether a 400 is the provider refusing the stream_options we added (older Azure OpenAI
+    API versions did): then the request goes again as the caller wrote it, so instrumentation
+    never fails a call the raw SDK would make, and this endpoint is not asked again (its tokens
+    are estimated)."""
+    try:
+        if not call.hide_usage:
+            return False
+        message = exc.body.get("message") if isinstance(exc.body, dict) else None
+        named = exc.param if isinstance(getattr(exc, "param", None), str) else ""
+        if "stream_options" not in named and "stream_options" not in str(message or exc.message):
+            return False
+        with _lock:
+            if len(_refuses_stream_options) < 1000:  # bounded: endpoints come from the app
+                _refuses_stream_options.add(str(client.base_url))
+        options.json_data = call.body
+        call.hide_usage = False
+        return True
+    except Exception as fault:
+        call.recorder.fault("begin", fault)
+        return False
 
 
 def _target(client: Any) -> tuple[str, str]:
