@@ -118,6 +118,8 @@ def _parse(data: Any, src: str) -> dict[str, ModelInfo]:
             fields["context_window"] = window
         for text_key in ("source", "date"):
             if text_key in entry:
+                if isinstance(entry[text_key], (list, dict)):  # a date may be a YAML date
+                    raise ConfigError(src, f"{key}.{text_key}", "expected a string")
                 fields[text_key] = str(entry[text_key])
         if "input" in fields and not fields.get("source"):
             raise ConfigError(src, f"{key}.source", "every price needs a source (where it is from)")

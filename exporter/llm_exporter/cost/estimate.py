@@ -75,9 +75,12 @@ class Template:
 def load_template(path: Path, flag: str) -> Template:
     source = str(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise ConfigError(source, None, f"cannot read {flag}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, None, f"the {flag} template is not UTF-8 text (byte "
+                          f"{exc.start})") from None  # fmt: skip
     if path.suffix.lower() not in (".json", ".yaml", ".yml"):
         if not text.strip():
             raise ConfigError(source, None, f"the {flag} template is empty")
@@ -126,8 +129,11 @@ def read_inputs(path: Path, limit: int) -> Inputs:
                 continue
             try:
                 value = json.loads(line)
-            except ValueError as exc:
-                inputs.skipped.append((number, f"not valid JSON ({exc.msg})"))
+            except ValueError as exc:  # a 5000-digit integer is a ValueError without .msg
+                inputs.skipped.append((number, f"not valid JSON ({getattr(exc, 'msg', exc)})"))
+                continue
+            except RecursionError:
+                inputs.skipped.append((number, "not valid JSON (nested too deeply)"))
                 continue
             if not isinstance(value, dict):
                 inputs.skipped.append((number, f"expected a JSON object, got {_kind(value)}"))
