@@ -88,6 +88,11 @@ def serve(listen_address: str, web_config: Path | None, gpu: bool, gpu_refresh_i
     except ValueError as exc:
         raise ConfigError("--listen-address", None, str(exc)) from None
     config = load_web_config(web_config) if web_config else None
+    folder = multiprocess.directory()
+    if folder is not None and not os.path.isdir(folder):
+        # Else every read of the merged view fails and /metrics is almost empty, with exit 0.
+        raise ConfigError(multiprocess.ENV, None, f"{folder} is not a folder: create it (empty) "
+                          "before the workers and serve start")  # fmt: skip
     # Before anything slow (the GPU collector's first pass): a signal must never find the
     # default handler once the port is bound.
     stop = _stop_on_signals()

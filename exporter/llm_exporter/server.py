@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gzip
 import html
+import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -27,9 +30,17 @@ from . import __version__
 from .webconfig import WebConfig
 
 DEFAULT_PORT = 9464
-# A client that connects and then says nothing must not pin a thread forever.
+# A client that connects and then says nothing must not pin a thread forever: each read waits
+# this long at most, and a whole request (read, answer, write) too, however slowly it drips.
 CONNECTION_TIMEOUT_S = 30.0
+REQUEST_TIMEOUT_S = 30.0
+# Requests served at once (one thread each); more wait in the listen backlog, whose default of 5
+# left parallel scrapes waiting a second or two for a SYN retry.
+MAX_CONNECTIONS = 64
+LISTEN_BACKLOG = 1024
 GZIP_LEVEL = 1
+# Every path answers the same methods: HEAD is GET without the body.
+METHODS = ("GET", "HEAD", "OPTIONS")
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -40,7 +51,15 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     host, sep, port_text = address.rpartition(":")
     if not sep:
         raise ValueError(f"expected host:port, got {address!r}")
-    host = host.strip("[]") or "0.0.0.0"
+    if host.startswith("[") or host.endswith("]") or ":" in host:
+        # IPv6 only in brackets, as Go's net.SplitHostPort: '[::1:5' must not listen on port 5.
+        inner = host[1:-1] if host.startswith("[") and host.endswith("]") else None
+        try:
+            ipaddress.IPv6Address(inner or "")
+        except ValueError:
+            raise ValueError(f"expected host:port or [IPv6]:port, got {address!r}") from None
+        host = inner  # type: ignore[assignment]
+    host = host or "0.0.0.0"
     try:
         port = int(port_text)
     except ValueError:
@@ -104,6 +123,21 @@ def make_app(registry: CollectorRegistry, web_config: WebConfig | None = None) -
                  ("WWW-Authenticate", 'Basic realm="llm-exporter"'), *extra_headers],
             )  # fmt: skip
             return [body]
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method != "GET":
+            allow = ("Allow", ", ".join(METHODS))
+            if method == "OPTIONS":
+                start_response("200 OK", [("Content-Length", "0"), allow, *extra_headers])
+                return []
+            if method != "HEAD":
+                body = f"{method} not allowed; use {', '.join(METHODS)}\n".encode()
+                start_response("405 Method Not Allowed",
+                               [("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
+                                allow, *extra_headers])  # fmt: skip
+                return [body]
+            # HEAD: the GET's status and headers (Content-Length included), no body.
+            b"".join(app({**environ, "REQUEST_METHOD": "GET"}, start_response))
+            return []
         path = environ.get("PATH_INFO") or "/"
         if path == "/metrics":
             return metrics(environ, start_response)
@@ -141,7 +175,54 @@ class _QuietHandler(WSGIRequestHandler):
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True  # rebinding after a restart; a port in use still fails
+    request_queue_size = LISTEN_BACKLOG
     tls: ssl.SSLContext | None = None
+    max_connections = MAX_CONNECTIONS
+    request_timeout = REQUEST_TIMEOUT_S
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        self._deadlines: dict[Any, float] = {}
+        self._deadlines_lock = threading.Lock()
+        self._closing = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # At the cap, wait for a slot (the rest queue in the backlog), reaping the overdue.
+        while not self._slots.acquire(timeout=0.25):
+            self.service_actions()
+            if self._closing:
+                self.shutdown_request(request)
+                return
+        with self._deadlines_lock:
+            self._deadlines[request] = time.monotonic() + self.request_timeout
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def _release(self, request: Any) -> None:
+        with self._deadlines_lock:
+            if self._deadlines.pop(request, None) is not None:
+                self._slots.release()
+
+    def service_actions(self) -> None:
+        """Run by serve_forever about twice a second: cut off requests past their deadline (a
+        client dripping a byte at a time resets no per-read timeout here)."""
+        now = time.monotonic()
+        with self._deadlines_lock:
+            overdue = [r for r, deadline in self._deadlines.items() if deadline <= now]
+        for request in overdue:
+            with contextlib.suppress(OSError):
+                request.shutdown(socket.SHUT_RDWR)
+
+    def close_connections(self) -> None:
+        self._closing = True
+        with self._deadlines_lock:
+            for request in self._deadlines:
+                self._deadlines[request] = 0.0
+        self.service_actions()
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = super().get_request()
@@ -152,13 +233,16 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
         return conn, addr
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
-        if isinstance(request, ssl.SSLSocket):
-            try:
-                request.do_handshake()
-            except (ssl.SSLError, OSError):
-                self.shutdown_request(request)
-                return
-        super().process_request_thread(request, client_address)
+        try:
+            if isinstance(request, ssl.SSLSocket):
+                try:
+                    request.do_handshake()
+                except (ssl.SSLError, OSError):
+                    self.shutdown_request(request)
+                    return
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-response is routine for an exporter, not worth a traceback.
@@ -210,6 +294,7 @@ class MetricsServer:
 
     def stop(self) -> None:
         if self._thread is not None:
+            self._httpd.close_connections()
             self._httpd.shutdown()
             self._thread.join()
             self._thread = None

@@ -65,7 +65,14 @@ class UserBudgetSettings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> UserBudgetSettings:
-        return cls(**read_env(_ENV, environ))
+        values = read_env(_ENV, environ)
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            field = str(exc).split(" ", 1)[0]
+            if field in values:  # name the variable the value came from
+                raise ValueError(f"{_ENV[field][0]}: {exc}") from None
+            raise
 
 
 _settings: Lazy[UserBudgetSettings] = Lazy(UserBudgetSettings.from_env)

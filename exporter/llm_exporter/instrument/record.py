@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import catalog
 from ..cost import attribution
-from ..cost.users import UserSpend
+from ..cost.users import UserBudgetSettings, UserSpend
 from ..lazy import Lazy
 from ..metrics import Metrics
 from ..pricing import ModelInfo, ModelTable
@@ -135,6 +135,9 @@ class Recorder:
         self.cost = family(catalog.COST)
         self.tokens_total = family(catalog.TOKENS)
         self.attribution = attribution.AttributionGuard(metrics)
+        # Checked now, like every other LLM_EXPORTER_* setting: a bad value is a ValueError at
+        # set-up, not a fault at the first call made for a user (when the tracker reads them).
+        UserBudgetSettings.from_env()
         # The per-user spend tracker, built with the first call made for a user.
         self.users: Lazy[UserSpend] = Lazy(lambda: UserSpend(metrics))
         self.unpriced = family(catalog.UNPRICED_OPERATIONS)
