@@ -16,8 +16,8 @@ install:  ## Install uv (with pip, if missing) and the locked environment
 install-tools:  ## install, plus promtool, Prometheus and Alertmanager for the tests (Debian packages)
 	@scripts/bootstrap --tools
 
-demo: install  ## The main job: simulator + instrumented workload + /metrics on :9464
-	$(RUN) llm-exporter demo
+demo: install  ## The main job: simulator + instrumented workload + /metrics on localhost:9464
+	$(RUN) llm-exporter demo --listen-address 127.0.0.1:9464
 
 serve: install  ## Run `llm-exporter serve` on :9464
 	$(RUN) llm-exporter serve
@@ -66,7 +66,7 @@ bench: install  ## Overhead per LLM call, /metrics at scale, load, a label flood
 dashboards: install  ## Regenerate the Grafana dashboards in grafana/dashboards from the thresholds file
 	$(RUN) llm-exporter dashboards generate --config rules/thresholds.yaml --out grafana/dashboards
 
-replay: install-tools  ## Replay a normal week and the seeds' incidents through the rule pack (~8 min)
+replay: install-tools  ## Replay a normal week and staged incidents through the rule pack (~6 min)
 	$(RUN) llm-exporter replay
 
 up: install  ## Start the demo, Prometheus, Alertmanager and a webhook receiver on loopback

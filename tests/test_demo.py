@@ -110,4 +110,4 @@ def test_an_incident_is_undone_exactly() -> None:
         assert (workload.conditions != Conditions()) == bool(incident.workload), name
         workload.reset()
         assert workload.conditions == Conditions(), name
-    assert NORMAL.merge(INCIDENTS["quality-drop"].simulator).model_switch  # it did switch
+    assert NORMAL.merge(INCIDENTS["model-downgrade"].simulator).model_switch  # it did switch

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -30,6 +31,8 @@ EXIT_USAGE = 2
 @click.version_option(__version__, "--version", prog_name="llm-exporter")
 @click.option(
     "--log-level",
+    "--log.level",  # node_exporter's spelling, so the same flags work for both
+    "log_level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
     show_default=True,
@@ -48,12 +51,16 @@ def cli(log_level: str) -> None:
 @cli.command()
 @click.option(
     "--listen-address",
+    "--web.listen-address",  # node_exporter's names, as aliases
+    "listen_address",
     default=":9464",
     show_default=True,
     help="host:port to serve on; ':PORT' listens on all interfaces.",
 )
 @click.option(
     "--web-config",
+    "--web.config.file",
+    "web_config",
     type=click.Path(dir_okay=False, path_type=Path),
     help="TLS and basic-auth config in the Prometheus exporter-toolkit format.",
 )
@@ -171,8 +178,10 @@ def _judge_sample_rate() -> float:
 
 
 @cli.command()
-@click.option("--listen-address", default=":9464", show_default=True,
-              help="host:port for /metrics.")  # fmt: skip
+@click.option("--listen-address", "--web.listen-address", "listen_address",
+              default="127.0.0.1:9464", show_default=True,
+              help="host:port for /metrics; loopback by default (':9464' for every "
+              "interface).")  # fmt: skip
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Concurrent workload threads.")  # fmt: skip
 @click.option("--rate", type=click.FloatRange(0, min_open=True), default=8.0, show_default=True,
@@ -255,7 +264,7 @@ def check_config(web_config: Path | None, models: Path | None, thresholds: Path 
         _load_thresholds(thresholds)
         checked.append(str(thresholds))
     if not checked:
-        raise click.UsageError("nothing to check: give at least one file option (see --help)")
+        raise click.UsageError("nothing to check: give at least one file option")
     for name in checked:
         click.echo(f"{name}: OK")
 
@@ -271,7 +280,7 @@ def docs() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("docs"),
     show_default=True,
-    help="Folder to write metrics.md into.",
+    help="Folder to write metrics.md and runbook.md into.",
 )
 def docs_generate(out: Path) -> None:
     """Write metrics.md (the metric reference) and runbook.md (one section per alert)."""
@@ -327,8 +336,9 @@ def _scenario_names() -> tuple[str, ...]:
               default=Path("rules"), show_default=True,
               help="The rule files to replay.")  # fmt: skip
 def replay(names: tuple[str, ...], rules_dir: Path) -> None:
-    """Replay a synthetic normal week and the seeds' incidents through the rule pack (promtool);
-    print which alert caught each incident and when. Exit 1 when a target is missed."""
+    """Replay a synthetic normal week and staged incidents through the rule pack (promtool);
+    print which alert caught each incident and when. Exit 1 when a target is missed, saying
+    which."""
     from .replay.report import report, run
     from .replay.scenarios import SCENARIOS
 
@@ -337,10 +347,34 @@ def replay(names: tuple[str, ...], rules_dir: Path) -> None:
     def progress(outcome) -> None:  # type: ignore[no-untyped-def]
         click.echo(f"replayed {outcome.scenario.name} ({outcome.seconds:.0f}s)", err=True)
 
-    table, ok = report(run(chosen, rules_dir, progress))
+    outcomes = run(chosen, rules_dir, progress)
+    table, ok = report(outcomes)
     click.echo(table, nl=False)
     if not ok:
+        why = "; ".join(_replay_misses(outcomes)) or "see the table"
+        click.echo(f"llm-exporter: replay missed a target: {why}", err=True)
         raise click.exceptions.Exit(1)
+
+
+def _replay_misses(outcomes: list) -> list[str]:  # type: ignore[type-arg]
+    """Which of the replay's targets were missed, in words (the verdict itself is report's)."""
+    import statistics
+
+    from .replay.report import TARGET_MEDIAN_MINUTES
+
+    incidents = [o for o in outcomes if o.scenario.incident]
+    missed = [o.scenario.name for o in incidents if o.detect_minutes is None]
+    why = [f"not detected: {', '.join(missed)}"] if missed else []
+    times = [o.detect_minutes for o in incidents if o.detect_minutes is not None]
+    if times and statistics.median(times) > TARGET_MEDIAN_MINUTES:
+        of = "the scenarios chosen" if len(incidents) > 1 else incidents[0].scenario.name
+        why.append(f"median time to detect {statistics.median(times):.0f} min ({of}), over "
+                   f"the {TARGET_MEDIAN_MINUTES:g} min target")  # fmt: skip
+    noisy = [o.scenario.name for o in outcomes
+             if o.before or (not o.scenario.incident and o.after)]  # fmt: skip
+    if noisy:
+        why.append(f"alerts where none should fire: {', '.join(noisy)}")
+    return why
 
 
 @cli.command()
@@ -457,14 +491,42 @@ def rules_init(out: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["prometheus", "prometheusrule"]),
               default="prometheus", show_default=True,
               help="Prometheus rule files, or one Kubernetes PrometheusRule object.")  # fmt: skip
-def rules_generate(config_file: Path | None, out: Path, fmt: str) -> None:
+@click.option("--namespace", help="With prometheusrule: the object's metadata.namespace.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE",
+              help="With prometheusrule: a label on the object (repeatable); kube-prometheus-"
+              "stack selects rules by its release: --label release=kube-prometheus-stack."
+              )  # fmt: skip
+def rules_generate(config_file: Path | None, out: Path, fmt: str, namespace: str | None,
+                   labels: tuple[str, ...]) -> None:  # fmt: skip
     """Write the recording rules and the infra, app and quality alerts."""
     from .rulegen import render
 
+    if fmt == "prometheus" and (namespace or labels):
+        raise click.UsageError("--namespace and --label need --format prometheusrule")
+    object_labels = dict(_k8s_label(text) for text in labels)
+    if namespace is not None and not _K8S_NAME.fullmatch(namespace):
+        raise ConfigError("--namespace", None, f"expected a Kubernetes namespace name, got "
+                          f"{namespace!r}")  # fmt: skip
     config = _load_thresholds(config_file)
-    files = render.rule_files(config) if fmt == "prometheus" else render.prometheus_rule(config)
+    files = (render.rule_files(config) if fmt == "prometheus"
+             else render.prometheus_rule(config, namespace, object_labels))  # fmt: skip
     for name, text in files.items():
         _write(out / name, text)
+
+
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_K8S_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?"
+                            r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")  # fmt: skip
+_K8S_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+
+def _k8s_label(text: str) -> tuple[str, str]:
+    """KEY=VALUE as Kubernetes accepts a label, or a one-line ConfigError."""
+    key, sep, value = text.partition("=")
+    if not sep or not _K8S_LABEL_KEY.fullmatch(key) or not _K8S_LABEL_VALUE.fullmatch(value):
+        raise ConfigError("--label", None, f"expected KEY=VALUE valid as a Kubernetes label, "
+                          f"got {text!r}")  # fmt: skip
+    return key, value
 
 
 def _write(path: Path, text: str) -> None:

@@ -32,12 +32,14 @@ class Incident:
     workload: dict[str, Any] = field(default_factory=dict)
 
 
+# Named as the replay's scenarios where they stage the same failure (latency-regression,
+# model-downgrade, agent-loop, tool-timeouts, retrieval-drift), so one name means one thing.
 INCIDENTS: dict[str, Incident] = {
     "error-burst": Incident(
         "the provider answers 5xx and 429",
         simulator={"error_rates": {"server_error": 0.25, "rate_limit": 0.15}},
     ),
-    "latency-spike": Incident(
+    "latency-regression": Incident(
         "every call and its first chunk get slower",
         simulator={"latency_s": 2.5, "first_chunk_delay_s": 1.5},
     ),
@@ -61,7 +63,7 @@ INCIDENTS: dict[str, Incident] = {
         "the embedding model changed without a re-index: empty and irrelevant search results",
         workload={"empty_retrievals": 0.3, "relevance": 0.55},
     ),
-    "quality-drop": Incident(
+    "model-downgrade": Incident(
         "a silent model downgrade: another model, worse judge scores, broken JSON",
         simulator={
             "model_switch": {"gpt-4o": "gpt-4o-mini-2024-07-18"},

@@ -89,17 +89,24 @@ def rule_files(config: Config) -> dict[str, str]:
             for stem, g in groups(config).items()}  # fmt: skip
 
 
-def prometheus_rule(config: Config) -> dict[str, str]:
-    """One PrometheusRule object (prometheus-operator) holding every group."""
+def prometheus_rule(
+    config: Config, namespace: str | None = None, labels: dict[str, str] | None = None
+) -> dict[str, str]:
+    """One PrometheusRule object (prometheus-operator) holding every group. ``labels`` go on
+    the object beside the app.kubernetes.io ones: kube-prometheus-stack's default ruleSelector
+    picks only objects labelled with its Helm ``release``."""
     every = [group for g in groups(config).values() for group in g]
+    metadata: dict[str, Any] = {"name": GROUP_PREFIX}
+    if namespace:
+        metadata["namespace"] = namespace
+    metadata["labels"] = {"app.kubernetes.io/name": GROUP_PREFIX,
+                          "app.kubernetes.io/part-of": GROUP_PREFIX, **(labels or {})}  # fmt: skip
     obj = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": GROUP_PREFIX,
-                     "labels": {"app.kubernetes.io/name": GROUP_PREFIX,
-                                "app.kubernetes.io/part-of": GROUP_PREFIX}},
+        "metadata": metadata,
         "spec": {"groups": every},
-    }  # fmt: skip
+    }
     header = HEADER.format(source=Path(config.source).name)
     return {f"{GROUP_PREFIX}.prometheusrule.yaml": header + _dump(obj)}
 
