@@ -138,3 +138,26 @@ def test_a_bad_user_cap_is_refused_at_set_up(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LLM_EXPORTER_USER_DAILY_CAP_USD", "ten")
     with pytest.raises(ValueError, match="LLM_EXPORTER_USER_DAILY_CAP_USD must be a number"):
         instrument_openai(client, metrics=Metrics(CollectorRegistry()))
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [
+        ("serve", "LLM_EXPORTER_MAX_LABEL_SETS", "abc"),
+        ("serve", "LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH", "-1"),
+        ("demo", "LLM_EXPORTER_USER_DAILY_CAP_USD", "ten"),
+        ("demo", "LLM_EXPORTER_USER_TOP_N", "0"),
+        ("demo", "LLM_EXPORTER_ATTRIBUTION", "department"),
+        ("demo", "LLM_EXPORTER_MAX_LABEL_SETS", "1.5"),
+    ],
+)
+def test_a_bad_setting_in_the_environment_is_one_line_exit_2(
+    command: str, variable: str, value: str
+) -> None:
+    env = {**os.environ, variable: value}
+    args = [*EXE, command, "--listen-address", "127.0.0.1:0"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=30, env=env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("llm-exporter: error: environment: "), lines
+    assert variable in lines[0]

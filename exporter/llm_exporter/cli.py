@@ -95,6 +95,7 @@ def serve(listen_address: str, web_config: Path | None, gpu: bool, gpu_refresh_i
     except ValueError as exc:
         raise ConfigError("--listen-address", None, str(exc)) from None
     config = load_web_config(web_config) if web_config else None
+    _check_environment(instrumenting=False)
     folder = multiprocess.directory()
     if folder is not None and not os.path.isdir(folder):
         # Else every read of the merged view fails and /metrics is almost empty, with exit 0.
@@ -130,6 +131,24 @@ def serve(listen_address: str, web_config: Path | None, gpu: bool, gpu_refresh_i
             collector.stop()
         if shared:  # this process's live gauges (its build info) go with it
             multiprocess.mark_process_dead(os.getpid())
+
+
+def _check_environment(instrumenting: bool) -> None:
+    """The LLM_EXPORTER_* settings this command reads, checked before it starts: a bad one is
+    one line and exit 2, not a traceback from deep inside the first scrape or call."""
+    from .guard import GuardSettings
+
+    readers = [GuardSettings.from_env]
+    if instrumenting:
+        from .cost.attribution import AttributionSettings
+        from .cost.users import UserBudgetSettings
+
+        readers += [AttributionSettings.from_env, UserBudgetSettings.from_env]
+    for read in readers:
+        try:
+            read()
+        except ValueError as exc:
+            raise ConfigError("environment", None, str(exc)) from None
 
 
 def _prepare_process_metrics() -> None:
@@ -211,6 +230,7 @@ def demo(listen_address: str, workers: int, rate: float, incident: str | None,
         host, port = parse_listen_address(listen_address)
     except ValueError as exc:
         raise ConfigError("--listen-address", None, str(exc)) from None
+    _check_environment(instrumenting=True)
     disable_created_metrics()
     try:
         running = demo_mod.Demo(host, port, workers, rate, incident, incident_after,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import MetricSpec
-from .envsettings import read_env
+from .envsettings import settings_from_env
 
 OVERFLOW_VALUE = "other"
 
@@ -40,9 +40,9 @@ class GuardSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> GuardSettings:
         """Read LLM_EXPORTER_MAX_LABEL_SETS and LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH."""
-        return cls(**read_env({"max_label_sets": ("LLM_EXPORTER_MAX_LABEL_SETS", int),
-                               "max_value_length": ("LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH", int)},
-                              environ))  # fmt: skip
+        return settings_from_env(cls, {
+            "max_label_sets": ("LLM_EXPORTER_MAX_LABEL_SETS", int),
+            "max_value_length": ("LLM_EXPORTER_MAX_LABEL_VALUE_LENGTH", int)}, environ)  # fmt: skip
 
 
 class GuardedFamily:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .. import catalog
-from ..envsettings import read_env
+from ..envsettings import settings_from_env
 from ..guard import OVERFLOW_VALUE
 from ..lazy import Lazy
 
@@ -93,8 +93,8 @@ class AttributionSettings:
     def from_env(cls, environ: dict[str, str] | None = None) -> AttributionSettings:
         """LLM_EXPORTER_ATTRIBUTION (comma-separated dimensions; empty: none) and
         LLM_EXPORTER_ATTRIBUTION_MAX_VALUES."""
-        return cls(**read_env({"dimensions": (ENV_DIMENSIONS, _dimensions),
-                               "max_values": (ENV_MAX_VALUES, int)}, environ))  # fmt: skip
+        return settings_from_env(cls, {"dimensions": (ENV_DIMENSIONS, _dimensions),
+                                       "max_values": (ENV_MAX_VALUES, int)}, environ)  # fmt: skip
 
 
 def _dimensions(text: str) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
-from ..envsettings import read_env
+from ..envsettings import settings_from_env
 from ..lazy import Lazy
 
 if TYPE_CHECKING:
@@ -65,14 +65,7 @@ class UserBudgetSettings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> UserBudgetSettings:
-        values = read_env(_ENV, environ)
-        try:
-            return cls(**values)
-        except ValueError as exc:
-            field = str(exc).split(" ", 1)[0]
-            if field in values:  # name the variable the value came from
-                raise ValueError(f"{_ENV[field][0]}: {exc}") from None
-            raise
+        return settings_from_env(cls, _ENV, environ)
 
 
 _settings: Lazy[UserBudgetSettings] = Lazy(UserBudgetSettings.from_env)
