@@ -79,6 +79,16 @@ def test_a_replay_that_misses_says_why() -> None:
     ]
 
 
+def test_the_replay_cli_says_why_it_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "empty.rules.yaml").write_text("groups: []\n")  # detects nothing
+    result = run_cli("replay", "--scenario", "gpu-thermal", "--rules-dir", str(tmp_path),
+                     timeout=120)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "llm-exporter: replay missed a target: not detected: gpu-thermal"
+    )
+
+
 def test_smaller_inconsistencies() -> None:
     result = run_cli("check-config")
     assert result.returncode == 2 and result.stderr.count("--help") == 1, result.stderr
