@@ -113,7 +113,7 @@ def test_every_world_stages_every_incident_by_day_and_at_night_one_at_a_time() -
     for s in cal.incidents:
         hours = (local_hour(w, s.start), local_hour(w, s.end - 1))
         assert all(h >= 20 or h < 5 for h in hours) if s.night else all(9 <= h < 18 for h in hours)
-    for before, after in zip(cal.incidents, cal.incidents[1:]):
+    for before, after in zip(cal.incidents, cal.incidents[1:], strict=False):
         assert after.start >= before.end + timeline.RECOVERY
     assert cal.incidents[0].start >= cal.incidents_start == 14 * DAY
 
@@ -131,10 +131,14 @@ def test_scoring_counts_the_right_alert_on_the_right_entity_in_time() -> None:
     assert wrong_entity.minutes is None
     too_late = score.detect(incident, [Firing("LLMToolTimeouts", 1091, on)])
     assert too_late.minutes is None
-    unrelated = score.detect(incident, [Firing("LLMTrafficSurge", 1002, {"tier": "app"}),
-                                        Firing("LLMToolErrors", 1089, {"tier": "app"})])  # fmt: skip
+    app = {"tier": "app"}
+    unrelated = score.detect(
+        incident, [Firing("LLMTrafficSurge", 1002, app), Firing("LLMToolErrors", 1089, app)]
+    )
     assert unrelated.minutes == 89 and unrelated.by == "LLMToolErrors"  # no tool label: counts
     assert unrelated.others == ("LLMTrafficSurge",)
+    always = [Firing("LLMToolTimeouts", 999, on), Firing("LLMToolTimeouts", 1000, on)]
+    assert score.detect(incident, always).minutes is None  # firing before it began
 
 
 def test_normal_week_alerts_and_nan_baselines_miss_their_targets() -> None:

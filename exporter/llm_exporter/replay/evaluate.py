@@ -6,7 +6,7 @@ every rule group every minute exactly as Prometheus would (for, keep_firing_for,
 before alerting). The test then asks questions that expect nothing, and promtool's report of
 what it got instead is the answer:
 - per window (each incident's, and two-hour windows elsewhere), the earliest minute each alert
-  was firing (the ALERTS series);
+  was firing (the ALERTS series), and which alerts were firing the minute before an incident;
 - per baseline and day, the earliest minute it read NaN (``x != x`` holds only for NaN).
 Windows keep each query under promtool's cap of 10 000 samples.
 """
@@ -87,7 +87,9 @@ def windows(first: int, last: int, size: int = WINDOW_MINUTES) -> list[tuple[int
 
 
 def test_file(series: Series, rule_files: list[Path], alert_windows: list[tuple[int, int]],
-              nan_names: list[str]) -> str:  # fmt: skip
+              nan_names: list[str], firing_at: Iterable[int] = ()) -> str:  # fmt: skip
+    """The test: the series, then the questions: each window's first firing minute per alert,
+    the alerts firing at each minute of ``firing_at``, each baseline's first NaN per day."""
     lines = ["rule_files:", *(f"  - {p}" for p in rule_files), "evaluation_interval: 1m",
              "group_eval_order:", *(f"  - {g}" for g in GROUP_ORDER), "tests:",
              "  - interval: 1m", "    input_series:"]  # fmt: skip
@@ -99,6 +101,9 @@ def test_file(series: Series, rule_files: list[Path], alert_windows: list[tuple[
         lines += ['      - expr: min_over_time(timestamp(ALERTS{alertstate="firing"})'
                   f"[{end - start + 1}m:1m])",
                   f"        eval_time: {end}m", "        exp_samples: []"]  # fmt: skip
+    for minute in firing_at:
+        lines += ['      - expr: timestamp(ALERTS{alertstate="firing"})',
+                  f"        eval_time: {minute}m", "        exp_samples: []"]  # fmt: skip
     for name in nan_names:
         for start, end in windows(0, series.minutes, DAY):
             lines += [f"      - expr: min_over_time(timestamp({name} != {name})"

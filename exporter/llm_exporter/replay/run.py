@@ -64,8 +64,9 @@ def evaluate_world(world: WorldSpec, rules_dir: Path, options: Options) -> Raw:
         windows = [(s.start, s.end + score.GRACE) for s in cal.incidents]
         windows += evaluate.windows(0, cal.incidents_start)
         test = Path(tmp) / "replay.test.yaml"
-        test.write_text(evaluate.test_file(series, files, windows,
-                                           evaluate.baseline_names(files)))  # fmt: skip
+        before = [s.start - 1 for s in cal.incidents]
+        nan_names = evaluate.baseline_names(files)
+        test.write_text(evaluate.test_file(series, files, windows, nan_names, before))
         generated = time.monotonic()
         answer = evaluate.run_promtool(test, rules_dir)
     return Raw(answer, cal.minutes / 1440, len(series.values), generated - began,

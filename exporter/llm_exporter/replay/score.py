@@ -3,7 +3,9 @@ week, which baselines read NaN.
 
 An incident is detected when one of its detecting alerts fires on the entity it hits (where the
 alert carries that label: model, tool, agent, stage, GPU) at or after its start and no later
-than ``GRACE`` minutes after its end; the time to detect is that minute minus the start. Other
+than ``GRACE`` minutes after its end; the time to detect is that minute minus the start. An
+alert already firing the minute before the start does not count: an alert that pages all the
+time (GPU memory on a vLLM node) would otherwise detect every incident on its entity at once. Other
 alerts during an incident are listed, not scored. In the normal week every app- or quality-tier
 alert is a false alarm; infra alerts are listed.
 """
@@ -27,6 +29,10 @@ class Detection:
     others: tuple[str, ...]  # other alerts firing in its window
 
 
+def _ident(f: Firing) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(f.labels.items()))
+
+
 def _on_entity(f: Firing, entity: dict[str, str]) -> bool:
     return all(f.labels.get(label, value) == value for label, value in entity.items())
 
@@ -35,7 +41,10 @@ def detect(incident: Staged, firings: list[Firing]) -> Detection:
     last = incident.end + GRACE
     inside = [f for f in firings if incident.start <= f.minute <= last]
     wanted = DETECTED_BY[incident.name]
-    hits = [f for f in inside if f.alert in wanted and _on_entity(f, incident.entity)]
+    # An alert already firing the minute before (a node that always pages) detected nothing.
+    already = {_ident(f) for f in firings if f.minute == incident.start - 1}
+    hits = [f for f in inside if f.alert in wanted and _on_entity(f, incident.entity)
+            and _ident(f) not in already]  # fmt: skip
     first = min(hits, key=lambda f: f.minute, default=None)
     others = tuple(dict.fromkeys(f.alert for f in inside if f.alert not in wanted))
     if first is None:
@@ -51,7 +60,7 @@ def episodes(firings: list[Firing], first: int, last: int) -> list[Firing]:
     for f in sorted(firings, key=lambda f: f.minute):
         if not first <= f.minute < last:
             continue
-        ident = tuple(sorted(f.labels.items()))
+        ident = _ident(f)
         before = seen.get(ident)
         seen[ident] = f.minute
         continuing = before is not None and f.minute % WINDOW_MINUTES == 0
