@@ -17,6 +17,7 @@ from llm_exporter.replay import evaluate, score, timeline
 from llm_exporter.replay.evaluate import Answer, Firing
 from llm_exporter.replay.incidents import DETECTED_BY, INCIDENTS, Staged
 from llm_exporter.replay.report import missed_targets, report, when
+from llm_exporter.replay.rules import world_rules
 from llm_exporter.replay.run import Options, Raw, WorldResult, replay
 from llm_exporter.replay.world import DAY, NORMAL, Events, World, local_hour
 from llm_exporter.replay.worlds import WORLDS, WorldSpec, by_name
@@ -35,7 +36,8 @@ def _calls(values: dict, m: int) -> float:
 
 def test_encode_folds_runs_and_missing_samples_as_promtool_reads_them(tmp_path: Path) -> None:
     values = [math.nan, math.nan, math.nan, 1.0, 1.0, 2.5, 1e6, 1e6, 1e6]
-    assert evaluate.encode(values) == "_x2 1x1 2.5 1000000x2"
+    assert evaluate.encode(values) == "_x3 1x1 2.5 1000000x2"
+    assert evaluate.encode([math.nan, 1.0]) == "_ 1"
     assert evaluate.encode([123456789.0, 0.1 + 0.2]) == "123456789 0.3"
     test = tmp_path / "t.yaml"
     test.write_text(
@@ -46,6 +48,8 @@ def test_encode_folds_runs_and_missing_samples_as_promtool_reads_them(tmp_path: 
         "        exp_samples: [{labels: '{}', value: 6}]\n"
         "      - expr: sum_over_time(x[20m])\n        eval_time: 8m\n"
         "        exp_samples: [{labels: '{}', value: 3000004.5}]\n"
+        "      - expr: timestamp(x)\n        eval_time: 3m\n"  # the first sample is at 3m
+        "        exp_samples: [{labels: '{}', value: 180}]\n"
     )
     result = subprocess.run([promtool(), "test", "rules", str(test)], capture_output=True,
                             text=True, timeout=60)  # fmt: skip
@@ -115,7 +119,7 @@ def test_every_world_stages_every_incident_by_day_and_at_night_one_at_a_time() -
         assert all(h >= 20 or h < 5 for h in hours) if s.night else all(9 <= h < 18 for h in hours)
     for before, after in zip(cal.incidents, cal.incidents[1:], strict=False):
         assert after.start >= before.end + timeline.RECOVERY
-    assert cal.incidents[0].start >= cal.incidents_start == 14 * DAY
+    assert cal.incidents[0].start >= cal.incidents_start == 9 * DAY
 
 
 def _staged(entity: dict[str, str]) -> Staged:
@@ -164,11 +168,21 @@ def test_normal_week_alerts_and_nan_baselines_miss_their_targets() -> None:
     assert when(DAY + 125) == "d1 Fri 02:05"
 
 
-def test_a_gpu_xid_is_caught_by_the_rule_pack_end_to_end() -> None:
-    """The whole pipeline on a short world: the calendar, the draws, the world's own rules
-    (its budget), promtool, the parse and the scoring."""
-    options = Options(("gpu-xid",), days_history=1, days_normal=1)
-    (result,) = replay([by_name()["small-legal"]], REPO / "rules", options, jobs=1)
+def test_each_world_gets_the_pack_generated_with_its_daily_budget(tmp_path: Path) -> None:
+    files = world_rules(REPO / "rules", 12.5, tmp_path)
+    assert {p.name for p in files} == {p.name for p in (REPO / "rules").glob("*.rules.yaml")}
+    budget = next(
+        p for p in files if "app:llm_exporter_cost_usd:increase1d > 12.5" in p.read_text()
+    )
+    assert budget.parent == tmp_path
+
+
+def test_a_gpu_xid_is_caught_by_the_rule_pack_end_to_end(tmp_path: Path) -> None:
+    """The whole pipeline on a short world: the calendar, the draws, promtool, the parse and
+    the scoring (the infra rules alone, to keep it quick; the whole pack is `make replay`)."""
+    (tmp_path / "infra.rules.yaml").write_text((REPO / "rules/infra.rules.yaml").read_text())
+    options = Options(("gpu-xid",), days_history=0, days_normal=1)
+    (result,) = replay([by_name()["small-legal"]], tmp_path, options, jobs=1)
     assert [d.incident.night for d in result.detections] == [False, True]
     for d in result.detections:
         assert d.by == "LLMGPUXidCritical" and d.minutes is not None and d.minutes <= 5

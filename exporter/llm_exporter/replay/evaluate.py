@@ -7,7 +7,7 @@ before alerting). The test then asks questions that expect nothing, and promtool
 what it got instead is the answer:
 - per window (each incident's, and two-hour windows elsewhere), the earliest minute each alert
   was firing (the ALERTS series), and which alerts were firing the minute before an incident;
-- per baseline and day, the earliest minute it read NaN (``x != x`` holds only for NaN).
+- per baseline and six hours, the earliest minute it read NaN (``x != x`` holds only for NaN).
 Windows keep each query under promtool's cap of 10 000 samples.
 """
 
@@ -24,9 +24,10 @@ import yaml
 
 from ..errors import ConfigError
 from ..rulegen.render import GROUP_ORDER
-from .world import DAY, MINUTE, Series
+from .world import MINUTE, Series
 
 WINDOW_MINUTES = 120
+NAN_WINDOW_MINUTES = 360  # x != x holds both sides in memory: 9 series x 361 x 2 stay < 10 000
 BASELINE_SUFFIXES = ("_baseline", "_median", "_seen")  # the rule pack's baseline convention
 _EXPR = re.compile(r'expr: "(.*)", time: ')
 _GOT = re.compile(r"(\{[^{}]*\})\s+([0-9.eE+-]+)")
@@ -48,8 +49,8 @@ class Answer:
 
 
 def encode(values: Iterable[float]) -> str:
-    """promtool's series notation, runs of equal values folded, NaN as a missing sample:
-    '_x9 1x20 2 3'."""
+    """promtool's series notation, runs folded, NaN as a missing sample: '_x3 1x20 2 3' (in
+    promtool '_x3' is three missing samples but '1x20' is twenty-one ones)."""
     out: list[str] = []
     run_value: str | None = None
     run = 0
@@ -59,11 +60,17 @@ def encode(values: Iterable[float]) -> str:
             run += 1
             continue
         if run_value is not None:
-            out.append(f"{run_value}x{run}" if run else run_value)
-        run_value, run = text, 0
+            out.append(_run(run_value, run))
+        run_value, run = text, 1
     if run_value is not None:
-        out.append(f"{run_value}x{run}" if run else run_value)
+        out.append(_run(run_value, run))
     return " ".join(out)
+
+
+def _run(text: str, length: int) -> str:
+    if length == 1:
+        return text
+    return f"_x{length}" if text == "_" else f"{text}x{length - 1}"
 
 
 def _number(value: float) -> str:
@@ -89,7 +96,7 @@ def windows(first: int, last: int, size: int = WINDOW_MINUTES) -> list[tuple[int
 def test_file(series: Series, rule_files: list[Path], alert_windows: list[tuple[int, int]],
               nan_names: list[str], firing_at: Iterable[int] = ()) -> str:  # fmt: skip
     """The test: the series, then the questions: each window's first firing minute per alert,
-    the alerts firing at each minute of ``firing_at``, each baseline's first NaN per day."""
+    the alerts firing at each minute of ``firing_at``, each baseline's first NaN per window."""
     lines = ["rule_files:", *(f"  - {p}" for p in rule_files), "evaluation_interval: 1m",
              "group_eval_order:", *(f"  - {g}" for g in GROUP_ORDER), "tests:",
              "  - interval: 1m", "    input_series:"]  # fmt: skip
@@ -97,17 +104,17 @@ def test_file(series: Series, rule_files: list[Path], alert_windows: list[tuple[
         lines += [f"      - series: '{name}'", f"        values: '{encode(values)}'"]
     lines.append("    promql_expr_test:")
     for start, end in alert_windows:
-        # The subquery's range is open at its start: one minute more takes the start in.
+        # The subquery takes in its first step too (promtool 3): [start, end].
         lines += ['      - expr: min_over_time(timestamp(ALERTS{alertstate="firing"})'
-                  f"[{end - start + 1}m:1m])",
+                  f"[{end - start}m:1m])",
                   f"        eval_time: {end}m", "        exp_samples: []"]  # fmt: skip
     for minute in firing_at:
         lines += ['      - expr: timestamp(ALERTS{alertstate="firing"})',
                   f"        eval_time: {minute}m", "        exp_samples: []"]  # fmt: skip
     for name in nan_names:
-        for start, end in windows(0, series.minutes, DAY):
+        for start, end in windows(0, series.minutes, NAN_WINDOW_MINUTES):
             lines += [f"      - expr: min_over_time(timestamp({name} != {name})"
-                      f"[{end - start + 1}m:1m])",
+                      f"[{end - start}m:1m])",
                       f"        eval_time: {end}m", "        exp_samples: []"]  # fmt: skip
     return "\n".join(lines) + "\n"
 

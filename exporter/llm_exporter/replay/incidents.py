@@ -86,7 +86,9 @@ class Incident:
     entity: str  # model, tool, agent, stage, gpu or "" (the whole app)
     stage: Callable[[WorldSpec, int, bool], tuple[Conditions, str]]
     # (world, start minute, at night) -> (conditions while it lasts, the entity's value)
-    minutes: tuple[int, int] = (60, 120)  # how long it lasts: a range the world's seed picks in
+    # How long it lasts, picked by the world's seed: long enough for hour-long windows, short
+    # enough for four incidents a day (each day has more slots than a 2-hour one leaves).
+    minutes: tuple[int, int] = (60, 90)
     ramp: str = ""  # a knob that climbs from normal to its staged value over ``ramp_minutes``
     ramp_minutes: int = 0
 

@@ -48,7 +48,10 @@ class WorldSpec:
     json_checks_per_hour: float  # JSON output checks an hour at peak
     gpu_nodes: tuple[GpuNode, ...]
     judge_share: float = 0.05  # of answers sampled for the judge
-    days_history: int = 7  # not scored: the baselines fill up
+    # Not scored: the baselines fill up (they average whatever history exists, as a fresh
+    # deployment's do). Two days, not seven: promtool takes ~40 s of CPU per simulated day and
+    # rule pack, and seven would put `make replay` past an hour on two cores.
+    days_history: int = 2
     days_normal: int = 7  # scored: every app/quality alert is a false alarm
 
     @property
