@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -46,6 +46,7 @@ class Firing:
 class Answer:
     firings: list[Firing]
     nan: dict[str, float]  # baseline name -> the first minute it read NaN
+    unanswered: list[str] = field(default_factory=list)  # the replay's questions that failed
 
 
 def encode(values: Iterable[float]) -> str:
@@ -148,10 +149,15 @@ def _gist(report: str) -> str:
 
 
 def parse(report: str) -> Answer:
-    # A rule that fails to evaluate (promtool's "err:" lines) voids the whole replay.
+    # A rule that fails to evaluate (promtool's "err:" lines) voids the whole replay; one of
+    # the replay's own questions failing (a window over the sample cap) is reported instead.
     errors = [line.strip() for line in report.splitlines() if " err: " in line]
-    if errors:
-        raise ConfigError("promtool", None, f"a rule fails to evaluate in the replay: {errors[0]}")
+    rule_errors = [e for e in errors if not e.startswith("expr:")]
+    if rule_errors:
+        raise ConfigError(
+            "promtool", None, f"a rule fails to evaluate in the replay: {rule_errors[0]}"
+        )
+    unanswered = [e for e in errors if e.startswith("expr:")]
     firings: list[Firing] = []
     nan: dict[str, float] = {}
     expr = ""
@@ -173,4 +179,4 @@ def parse(report: str) -> Answer:
             if labels.get("alertstate") == "firing":
                 firings.append(Firing(labels["alertname"], minute, labels))
     firings.sort(key=lambda f: (f.minute, f.alert))
-    return Answer(firings, nan)
+    return Answer(firings, nan, unanswered)

@@ -121,6 +121,9 @@ def missed_targets(results: Sequence[WorldResult]) -> list[str]:
                           f"({', '.join(names)})")  # fmt: skip
         if r.nan:
             missed.append(f"{name}: baselines read NaN: {', '.join(sorted(r.nan))}")
+        if r.raw.answer.unanswered:
+            missed.append(f"{name}: {len(r.raw.answer.unanswered)} of the replay's queries "
+                          f"failed, first: {r.raw.answer.unanswered[0]}")  # fmt: skip
     return missed
 
 
