@@ -342,7 +342,7 @@ def replay(worlds: tuple[str, ...], incidents: tuple[str, ...], jobs: int, rules
     day and at night) through the rule pack with promtool; print per world and in total the
     incidents detected, the time to detect, every alert of the normal week and any baseline
     reading NaN. Exit 1 when a target is missed."""
-    from .replay.report import report
+    from .replay.report import report, world_section
     from .replay.run import Options
     from .replay.run import replay as run_worlds
     from .replay.worlds import WORLDS
@@ -351,13 +351,11 @@ def replay(worlds: tuple[str, ...], incidents: tuple[str, ...], jobs: int, rules
     options = Options(incidents, days_history, days_normal)
 
     def progress(r) -> None:  # type: ignore[no-untyped-def]
-        click.echo(
-            f"replayed {r.world.name} ({r.raw.days:.1f} days: generated in "
-            f"{r.raw.generate_s:.0f}s, promtool {r.raw.promtool_s:.0f}s)",
-            err=True,
-        )
+        # Each world's figures as soon as it is done: a full replay takes a while.
+        click.echo("\n".join(world_section(r)) + "\n")
+        sys.stdout.flush()
 
-    text, ok = report(run_worlds(chosen, rules_dir, options, jobs, progress))
+    text, ok = report(run_worlds(chosen, rules_dir, options, jobs, progress), sections=False)
     click.echo(text, nl=False)
     if not ok:
         raise click.exceptions.Exit(1)

@@ -127,10 +127,11 @@ def missed_targets(results: Sequence[WorldResult]) -> list[str]:
     return missed
 
 
-def report(results: Sequence[WorldResult]) -> tuple[str, bool]:
-    """The whole report, and whether every target was met."""
+def report(results: Sequence[WorldResult], sections: bool = True) -> tuple[str, bool]:
+    """The whole report (without the worlds' sections where they were printed as each world
+    finished), and whether every target was met."""
     lines: list[str] = []
-    for r in results:
+    for r in results if sections else ():
         lines += [*world_section(r), ""]
     lines += table(results)
     missed = missed_targets(results)

@@ -76,6 +76,7 @@ def _model(base: tuple[str, str, tuple[float, float], float], share: float, toke
 
 
 # fmt: off
+# In the order a replay starts them: with two jobs, a small and a large world report first.
 WORLDS: tuple[WorldSpec, ...] = (
     WorldSpec(
         name="small-helpdesk", seed=11, size="small", peak_calls_per_min=12, night_floor=0.1,
@@ -86,12 +87,12 @@ WORLDS: tuple[WorldSpec, ...] = (
         feedback_per_hour=20, json_checks_per_hour=15, gpu_nodes=(_VLLM, _SPARE),
     ),
     WorldSpec(
-        name="small-legal", seed=23, size="small", peak_calls_per_min=7, night_floor=0.15,
-        lunch_bump=0.0, weekend_dip=0.35, utc_offset_h=0,
-        models=(_model(_SONNET, 0.6, 3000, 500), _model(_MINI, 0.4, 800, 150)),
-        tools=("search_contracts", "send_email"), tool_rare_per_hour=1.5,
-        agents=("drafter", "reviewer"), sub_agent_per_hour=1,
-        feedback_per_hour=18, json_checks_per_hour=14, gpu_nodes=(_VLLM, _SPARE),
+        name="large-apac", seed=53, size="large", peak_calls_per_min=500, night_floor=0.08,
+        lunch_bump=0.25, weekend_dip=0.7, utc_offset_h=8,
+        models=(_model(_MINI, 0.7, 500, 120), _model(_GPT4O, 0.3, 1100, 250)),
+        tools=("search_catalog", "translate"), tool_rare_per_hour=10,
+        agents=("concierge", "escalations"), sub_agent_per_hour=2,
+        feedback_per_hour=600, json_checks_per_hour=4000, gpu_nodes=(_VLLM, _SPARE),
     ),
     WorldSpec(
         name="medium-shop", seed=37, size="medium", peak_calls_per_min=60, night_floor=0.12,
@@ -102,6 +103,14 @@ WORLDS: tuple[WorldSpec, ...] = (
         feedback_per_hour=120, json_checks_per_hour=300, gpu_nodes=(_VLLM, _SPARE),
     ),
     WorldSpec(
+        name="small-legal", seed=23, size="small", peak_calls_per_min=7, night_floor=0.15,
+        lunch_bump=0.0, weekend_dip=0.35, utc_offset_h=0,
+        models=(_model(_SONNET, 0.6, 3000, 500), _model(_MINI, 0.4, 800, 150)),
+        tools=("search_contracts", "send_email"), tool_rare_per_hour=1.5,
+        agents=("drafter", "reviewer"), sub_agent_per_hour=1,
+        feedback_per_hour=18, json_checks_per_hour=14, gpu_nodes=(_VLLM, _SPARE),
+    ),
+    WorldSpec(
         name="large-saas", seed=41, size="large", peak_calls_per_min=200, night_floor=0.1,
         lunch_bump=0.1, weekend_dip=0.6, utc_offset_h=0,
         models=(_model(_GPT4O, 0.5, 1500, 300), _model(_MINI, 0.35, 600, 150),
@@ -109,14 +118,6 @@ WORLDS: tuple[WorldSpec, ...] = (
         tools=("search_docs", "run_sql"), tool_rare_per_hour=8,
         agents=("assistant", "analyst"), sub_agent_per_hour=3,
         feedback_per_hour=300, json_checks_per_hour=1500, gpu_nodes=(_VLLM, _SPARE),
-    ),
-    WorldSpec(
-        name="large-apac", seed=53, size="large", peak_calls_per_min=500, night_floor=0.08,
-        lunch_bump=0.25, weekend_dip=0.7, utc_offset_h=8,
-        models=(_model(_MINI, 0.7, 500, 120), _model(_GPT4O, 0.3, 1100, 250)),
-        tools=("search_catalog", "translate"), tool_rare_per_hour=10,
-        agents=("concierge", "escalations"), sub_agent_per_hour=2,
-        feedback_per_hour=600, json_checks_per_hour=4000, gpu_nodes=(_VLLM, _SPARE),
     ),
 )
 # fmt: on
