@@ -1,9 +1,9 @@
-"""Incident replay: the rule pack over a synthetic normal week and the seeds' incidents.
+"""Incident replay: the rule pack judged on seeded synthetic worlds it was not tuned to.
 
-    llm-exporter replay            # every scenario, a Markdown table on stdout
-    llm-exporter replay --scenario agent-loop
+    llm-exporter replay                                   # every world, every incident
+    llm-exporter replay --world small-legal --incident tool-timeouts --days-history 2
 
-``run()`` returns per scenario the alerts that fired and when; ``report()`` turns that into
-the table: for each incident the first alert and the time to detect, for the normal week every
-alert that fired (the target: none).
+worlds.py says what each world is; world.py draws its series; incidents.py and timeline.py
+stage every incident by day and at night; evaluate.py runs promtool; score.py and report.py
+turn its answers into detections, times to detect, normal-week alerts and NaN baselines.
 """
