@@ -226,6 +226,20 @@ def test_generate_cli_writes_both_formats(tmp_path: Path) -> None:
         ("budgets: {user_daily_usd: -1}\n", "budgets.user_daily_usd: must not be negative"),
         ("alerts: {TeamDailyBudgetExceeded: {severity: page}}\n",
          "alerts.TeamDailyBudgetExceeded.severity: expected one of"),
+        # Guards that could never hold: a rate needs two evaluations in its window, and the
+        # long window must add events the short one lacks.
+        ("alerts: {HighErrorRate: {windows: [1m, 30m]}}\n",
+         "alerts.HighErrorRate.windows: the short window 1m holds fewer than two evaluations"),
+        ("evaluation_interval: 5m\n",
+         "alerts.HighErrorRate.windows: the short window 5m holds fewer than two evaluations"),
+        ("alerts: {ThumbsDownRising: {windows: [1h, 15m]}}\n",
+         "alerts.ThumbsDownRising.windows: the long window 15m must be longer than the short"),
+        ("alerts: {HighErrorRate: {windows: 5m}}\n",
+         "alerts.HighErrorRate.windows: expected two durations [short, long]"),
+        ("alerts: {HighLatencyP95: {min_calls: 5}}\n",
+         "alerts.HighLatencyP95.min_calls: must be at least 20"),
+        ("alerts: {HighErrorRate: {min_events: 0}}\n",
+         "alerts.HighErrorRate.min_events: must be at least 1"),
     ],
 )  # fmt: skip
 def test_bad_thresholds_files_are_one_line_exit_2(tmp_path: Path, content: str,
@@ -274,7 +288,7 @@ def test_producer_knobs_shape_the_recording_rules(tmp_path: Path) -> None:
     """On by default (promtool-tests/producers.test.yaml checks what they do); off, the rules
     read only this project's own names."""
     on = render.rule_files(thresholds.load(None, ALERTS))["recording.rules.yaml"]
-    assert '"gen_ai_system"' in on and '"RateLimitError|429"' in on
+    assert '"gen_ai_system"' in on and 'error_type=~"rate_limit|RateLimitError|429"' in on
     assert 'error_type!~"cancelled|CancelledError|KeyboardInterrupt|GeneratorExit"' in on
     path = tmp_path / "off.yaml"
     aliases = ", ".join(f"{cls}: []" for cls in thresholds.FOREIGN_NAMES)

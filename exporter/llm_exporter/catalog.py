@@ -44,7 +44,7 @@ SEMCONV_TOKEN_BUCKETS = (
 )  # fmt: skip
 RATIO_BUCKETS = (0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
-# Agent nesting depth; the seeds call depth above 3 a runaway loop.
+# Agent nesting depth; the write-ups call depth above 3 a runaway loop.
 DEPTH_BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20)
 FANOUT_BUCKETS = (0, 1, 2, 3, 4, 5, 8, 13, 21, 34, 55, 89)
 # Tool results from a few hundred bytes to the multi-megabyte JSON that fills a context window.
@@ -65,6 +65,9 @@ EVALUATION_NAME = "gen_ai_evaluation_name"
 STAGE = "stage"
 ROUTE = "route"
 DATA_SOURCE = "gen_ai_data_source_id"  # the OTel attribute of a retrieval's index or store
+HANDOFF_TARGET = "to_agent"
+FEEDBACK_KIND = "feedback"  # positive or negative
+CHECK_RESULT = "result"  # valid or invalid
 # Cost attribution: bounded dimensions the application sets once per request
 # (llm_exporter.attribute); "" where unset or switched off, so rules can rely on them.
 TEAM, FEATURE, TENANT = "team", "feature", "tenant"
@@ -349,7 +352,7 @@ HANDOFFS = MetricSpec(
     name=PREFIX + "handoffs_total",
     kind=Kind.COUNTER,
     help="Handoffs from one agent to another agent or to a human.",
-    labels=("from_agent", "to_agent", "reason"),
+    labels=("from_agent", HANDOFF_TARGET, "reason"),
     group="agents",
     notes='to_agent is "human" for an escalation to a person.',
 )
@@ -429,7 +432,7 @@ FEEDBACK = MetricSpec(
     name=PREFIX + "feedback_total",
     kind=Kind.COUNTER,
     help="User feedback on answers: thumbs up (positive) or down (negative).",
-    labels=(REQUEST_MODEL, ROUTE, "feedback"),
+    labels=(REQUEST_MODEL, ROUTE, FEEDBACK_KIND),
     group="quality",
 )
 
@@ -446,7 +449,7 @@ OUTPUT_CHECKS = MetricSpec(
     name=PREFIX + "output_checks_total",
     kind=Kind.COUNTER,
     help="Checks of structured outputs (JSON, JSON schema, or your own), valid or invalid.",
-    labels=(REQUEST_MODEL, RESPONSE_MODEL, "check", "result"),
+    labels=(REQUEST_MODEL, RESPONSE_MODEL, "check", CHECK_RESULT),
     group="quality",
     notes="Recorded automatically for calls that ask for JSON mode or a JSON schema; result is "
     "valid or invalid.",

@@ -37,6 +37,7 @@ TOOL = label_template(catalog.TOOL_NAME)
 AGENT = label_template(catalog.AGENT_NAME)
 STAGE = label_template(catalog.STAGE)
 EVALUATION = label_template(catalog.EVALUATION_NAME)
+ERROR_TYPE_VALUE = label_template(catalog.ERROR_TYPE)
 INSTANCE = label_template("instance")  # the scrape's, set by Prometheus
 GPU = f"{label_template(catalog.GPU)} ({label_template(catalog.UUID)}) on {INSTANCE}"
 
@@ -47,7 +48,7 @@ class Param:
 
     default: Any
     help: str
-    kind: str = "number"  # number | ratio | duration | int | list
+    kind: str = "number"  # number | ratio | duration | int | list | windows (short, long)
     minimum: float | None = 0.0
     choices: tuple[float, ...] | None = None  # e.g. a histogram's bucket boundaries
 
@@ -132,11 +133,29 @@ class Record:
     expr: str
 
 
+# Short names of the labels a recorded series is per, for its level (``tool_error_type``).
+_LEVELS = {
+    catalog.TOOL_NAME: "tool", catalog.AGENT_NAME: "agent", catalog.ERROR_TYPE: "error_type",
+    catalog.EVALUATION_NAME: "evaluation", catalog.REQUEST_MODEL: "model",
+    catalog.RESPONSE_MODEL: "response_model",
+}  # fmt: skip
+
+
+def increased(level: str, what: str, window: str) -> str:
+    """A windowed count's recorded name: ``model:gen_ai_client_operations:increase5m``."""
+    return f"{level}:{what}:increase{window}"
+
+
+def _level(by: tuple[str, ...]) -> str:
+    return "_".join(_LEVELS.get(label, label) for label in by) or "app"
+
+
 class Ctx:
     """Selectors and aggregation as the thresholds file sets them."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.records: dict[str, str] = {}  # recording rules the alerts asked for
         self.agg: tuple[str, ...] = config.aggregate_by
         self.model: tuple[str, ...] = (*self.agg, catalog.PROVIDER, catalog.REQUEST_MODEL)
 
@@ -162,9 +181,42 @@ class Ctx:
         fallback = self.config.provider_fallback
         return promql.fill_label(vector, catalog.PROVIDER, fallback) if fallback else vector
 
-    def error_classes(self, vector: str) -> str:
-        """error_type values of other producers (RateLimitError, 429) read as our classes."""
-        return promql.relabel_values(vector, catalog.ERROR_TYPE, self.config.error_type_aliases)
+    def recorded(self, name: str, expr: str) -> str:
+        """``expr`` as a recording rule named ``name``, for the alerts to read by name: an alert
+        that tests a count several ways (a share, a minimum, a z-score) then costs one query of
+        the raw series per window, not one per use."""
+        if self.records.setdefault(name, expr) != expr:
+            raise ValueError(f"two expressions recorded as {name}")
+        return name
+
+    def increase(self, window: str, what: str, name: str, *matchers: Matcher,
+                 by: tuple[str, ...] = ()) -> str:  # fmt: skip
+        """How much a counter of the application grew over ``window``, per aggregate_by and
+        ``by``: recorded as ``<level>:<what>:increase<window>``."""
+        expr = f"sum {self.by(*by)} (increase({self.app(name, *matchers)}[{window}]))"
+        return self.recorded(increased(_level(by), what, window), expr)
+
+    def llm_calls(self, window: str, what: str, *matchers: Matcher) -> str:
+        """LLM calls over ``window`` per model, every producer's alike."""
+        spec = catalog.OPERATION_DURATION
+        return self.llm_increase(window, what, spec.count, *matchers)
+
+    def llm_increase(self, window: str, what: str, name: str, *matchers: Matcher) -> str:
+        """An LLM-call counter's growth over ``window`` per model, every producer's alike."""
+        grew = self.calls(f"increase({self.app(name, *matchers)}[{window}])")
+        return self.recorded(increased("model", what, window), f"sum {self.by_model()} ({grew})")
+
+    def llm_quantile(self, q: float, window: str, spec: catalog.MetricSpec,
+                     *matchers: Matcher) -> str:  # fmt: skip
+        """The ``q`` quantile of an LLM-call histogram over ``window``, per model; NaN-free."""
+        rate = self.calls(f"rate({self.app(spec.bucket, *matchers)}[{window}])")
+        expr = f"histogram_quantile({promql.number(q)}, sum {self.by_model('le')} ({rate}))"
+        return self.recorded(f"model:{spec.name}:p{q * 100:g}_{window}", f"(\n  {expr}\n) >= 0")
+
+    def error_class(self, error_type: str) -> Matcher:
+        """error_type is ``error_type`` under any producer's name for it."""
+        names = (error_type, *self.config.error_type_aliases.get(error_type, ()))
+        return promql.re_in(catalog.ERROR_TYPE, dict.fromkeys(names))
 
     def by(self, *labels: str) -> str:
         return promql.by((*self.agg, *labels))

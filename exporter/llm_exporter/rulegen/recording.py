@@ -8,15 +8,18 @@ and the month's spend run every baseline_interval and read only recorded series,
 window costs one sample per minute per series.
 
 The LLM-call families are read alike from every producer (the thresholds file's producers.*):
-``Ctx.calls`` takes the provider from gen_ai_system where a producer wrote only that, and the
-error-class ratio reads other producers' error_type names (RateLimitError, 429) as our classes.
+``Ctx.calls`` takes the provider from gen_ai_system where a producer wrote only that, and
+``Ctx.error_class`` matches other producers' error_type names (RateLimitError, 429) for ours.
+
+Besides these, the recording group holds the windowed counts the alerts ask for through
+``Ctx.recorded`` (``model:gen_ai_client_operations:increase30m``): their guards test one count
+several ways, and a recorded count is one query of the raw series per window.
 """
 
 from __future__ import annotations
 
 from .. import catalog as c
-from ..errortypes import TIMEOUT
-from ..track.tracker import INVALID, NEGATIVE
+from ..track.tracker import HUMAN, NEGATIVE
 from . import promql
 from .model import Ctx, Record
 
@@ -28,7 +31,6 @@ RATE = "5m"
 OPS = "model:gen_ai_client_operations:rate5m"
 OPS_1H = "model:gen_ai_client_operations:rate1h"
 ERRORS = "model:gen_ai_client_operation_errors:rate5m"
-ERROR_CLASS_RATIO = "model_error_type:gen_ai_client_operation_errors:ratio_rate5m"
 LATENCY = {q: f"model:{D.name}:p{q}_5m" for q in (50, 95)}
 TTFC_Q = {q: f"model:{TTFC.name}:p{q}_5m" for q in (50,)}
 TOKENS_PER_OP = f"model:{TOK.name}:per_operation_rate5m"
@@ -45,19 +47,17 @@ RESPONSE_OPS = "response_model:gen_ai_client_operations:rate5m"
 RETRIES_PER_OP = f"model:{c.RETRIES.base_name}:per_operation_rate5m"
 CONTEXT_P95 = f"model:{c.CONTEXT_WINDOW_USAGE.name}:p95_5m"
 TOOL_CALLS = "tool:gen_ai_execute_tool_calls:rate5m"
-TOOL_TIMEOUT_RATIO = "tool:gen_ai_execute_tool_timeouts:ratio_rate5m"
 TOOL_P95 = f"tool:{c.TOOL_DURATION.name}:p95_5m"
 STAGE_SHARE = f"stage:{c.STAGE_DURATION.name}:share5m"
 AGENT_RUNS = "agent:gen_ai_invoke_agent_runs:rate5m"
-AGENT_ERROR_RATIO = "agent:gen_ai_invoke_agent_errors:ratio_rate5m"
 FANOUT_MEAN = f"agent:{c.AGENT_CHILD_INVOCATIONS.name}:mean_rate5m"
-HANDOFFS_PER_REQUEST_1D = f"app:{c.HANDOFFS.base_name}:per_request_rate1d"
+HUMAN_HANDOFFS = f"app:{c.HANDOFFS.base_name}:to_human_rate5m"
+REQUESTS = f"app:{c.AGENT_DEPTH.name}:requests_rate5m"
+HUMAN_SHARE = f"app:{c.HANDOFFS.base_name}:to_human_share"  # its baseline only
 SCORE_MEAN = f"evaluation_model:{c.QUALITY_SCORE.name}:mean1h"
 SCORE_COUNT = f"evaluation_model:{c.QUALITY_SCORE.name}:count1h"
 NEGATIVE_RATIO = f"model:{c.FEEDBACK.base_name}:negative_ratio1h"
 FEEDBACK_1H = f"model:{c.FEEDBACK.base_name}:increase1h"
-INVALID_RATIO = f"response_model:{c.OUTPUT_CHECKS.base_name}:invalid_ratio_rate15m"
-CHECKS_RATE = f"response_model:{c.OUTPUT_CHECKS.base_name}:rate15m"
 TEAM_COST_1D = f"team:{COST_BASE}:increase1d"
 FEATURE_COST_1D = f"feature:{COST_BASE}:increase1d"
 MONTH_TO_DATE = f"app:{COST_BASE}:month_to_date"
@@ -81,6 +81,14 @@ SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 LONG_SLO_WINDOWS = ("6h", "1d", "3d")
 SUCCEEDED = "model:gen_ai_client_operations_succeeded:rate5m"
 FAST = "model:gen_ai_client_operations_under_latency_threshold:rate5m"
+
+
+# The calls an hour usually brings at this time of day, from the hour around this time yesterday
+# and a week ago: the higher of the two (what a surge must beat) and the lower (what a drop must
+# fall below). Mondays compare with last Monday as well as with Sunday, nights with nights.
+USUAL_OPS_HIGH = "app:gen_ai_client_operations:usual_high_rate1h"
+USUAL_OPS_LOW = "app:gen_ai_client_operations:usual_low_rate1h"
+SEASONS = ("1d", "1w")
 
 
 def error_ratio(window: str) -> str:
@@ -121,6 +129,28 @@ def _mean(x: Ctx, spec: c.MetricSpec, by: tuple[str, ...], window: str) -> str:
             f"sum {x.by(*by)} (rate({x.app(spec.count)}[{window}]))")  # fmt: skip
 
 
+def defined(expr: str) -> str:
+    """``expr`` without its NaN points: a quantile or a mean over a window with no event is
+    NaN, and a NaN that reached a baseline's average would keep it NaN for the whole window.
+    Every such series is recorded through this, so an empty window is a missing point."""
+    return f"(\n  {expr}\n) >= 0"
+
+
+def larger(a: str, b: str) -> str:
+    """The larger of two vectors with the same labels, or whichever exists."""
+    return f"({a} >= {b} or {b}) or {a}"
+
+
+def smaller(a: str, b: str) -> str:
+    return f"({a} <= {b} or {b}) or {a}"
+
+
+def same_hour(series: str, season: str) -> str:
+    """``series`` averaged over the hour centred on this time one ``season`` ago."""
+    shifted = promql.parse_duration(season) - 1800
+    return f"avg_over_time({series}[1h] offset {promql.number(shifted)}s)"
+
+
 def _ratio_or_zero(numerator: str, denominator: str) -> str:
     """numerator / denominator, with 0 where the numerator has no series at all."""
     return f"(\n  {numerator}\nor\n  0 * {denominator}\n)\n/\n  {denominator}"
@@ -141,12 +171,6 @@ def recording_rules(x: Ctx) -> list[Record]:
         # 0 where a model has calls but no error series yet: the long windows average this over
         # hours, and an average over only the minutes since the first error inflates the ratio.
         Record(ERRORS, f"(\n  {errors_5m}\nor\n  0 * {OPS}\n)"),
-        Record(
-            ERROR_CLASS_RATIO,
-            f"sum {x.by_model(c.ERROR_TYPE)} ("
-            f"{x.error_classes(calls(x.app(D.count, *x.errors())))})"
-            f" / {x.on_model()} group_left {OPS}",
-        ),
     ]
     fast = x.app(D.bucket, ok, promql.le(x.config.latency_threshold_s))
     rules += [
@@ -169,22 +193,25 @@ def recording_rules(x: Ctx) -> list[Record]:
     rules.append(Record(OPS_1H, f"sum {x.by_model()} ({calls(x.app(D.count, *counted), '1h')})"))
     for q, name in LATENCY.items():
         buckets = f"sum {x.by_model('le')} ({calls(x.app(D.bucket, ok))})"
-        rules.append(Record(name, f"histogram_quantile({q / 100}, {buckets})"))
+        rules.append(Record(name, defined(f"histogram_quantile({q / 100}, {buckets})")))
     for q, name in TTFC_Q.items():
         buckets = f"sum {x.by_model('le')} ({calls(x.app(TTFC.bucket))})"
-        rules.append(Record(name, f"histogram_quantile({q / 100}, {buckets})"))
+        rules.append(Record(name, defined(f"histogram_quantile({q / 100}, {buckets})")))
     input_ops = f"sum {x.by_model()} ({calls(x.app(TOK.count, promql.eq(c.TOKEN_TYPE, 'input')))})"
     rules += [
-        Record(TOKENS_PER_OP, f"sum {x.by_model()} ({calls(x.app(TOK.sum))}) / {input_ops}"),
+        Record(TOKENS_PER_OP,
+               defined(f"sum {x.by_model()} ({calls(x.app(TOK.sum))}) / {input_ops}")),
         Record(TOKENS_1H, f"sum {x.by_model()} ({calls(x.app(TOK.sum), '1h', 'increase')})"),
         Record(COST_RATE, f"sum {x.by_model()} ({calls(x.app(c.COST.name))})"),
-        Record(COST_PER_OP, f"{COST_RATE} / {OPS}"),
+        Record(COST_PER_OP, defined(f"{COST_RATE} / {OPS}")),
         Record(COST_1H, f"sum {x.by()} (increase({x.app(c.COST.name)}[1h]))"),
         Record(COST_1D, f"sum {x.by()} (increase({x.app(c.COST.name)}[1d]))"),
         _hourly_by_month(x),
         Record(APP_OPS, f"sum {x.by()} ({OPS})"),
         Record(APP_OPS_1H, f"sum {x.by()} (increase({x.app(D.count, *counted)}[1h]))"),
-        Record(SHARE, f"{OPS} / {x.on()} group_left {APP_OPS}"),
+        Record(SHARE, defined(f"{OPS} / {x.on()} group_left {APP_OPS}")),
+        Record(USUAL_OPS_HIGH, larger(*(same_hour(APP_OPS, season) for season in SEASONS))),
+        Record(USUAL_OPS_LOW, smaller(*(same_hour(APP_OPS, season) for season in SEASONS))),
         Record(RESPONSE_OPS,
                f"sum {x.by_model(c.RESPONSE_MODEL)} ({calls(x.app(D.count, *counted))})"),
         Record(RETRIES_PER_OP,
@@ -208,79 +235,102 @@ def _retrieval_rules(x: Ctx) -> list[Record]:
     empty = f"sum {x.by(source)} (rate({x.app(docs.bucket, promql.le(0))}[15m]))"
     return [
         Record(RETRIEVALS, queries),
-        Record(EMPTY_RATIO, _ratio_or_zero(empty, queries)),
-        Record(TOP_SCORE_MEAN, _mean(x, c.RETRIEVAL_TOP_SCORE, (source,), "15m")),
+        Record(EMPTY_RATIO, defined(_ratio_or_zero(empty, queries))),
+        Record(TOP_SCORE_MEAN, defined(_mean(x, c.RETRIEVAL_TOP_SCORE, (source,), "15m"))),
     ]  # fmt: skip
 
 
 def _tool_and_agent_rules(x: Ctx) -> list[Record]:
     tool, agent = c.TOOL_NAME, c.AGENT_NAME
     calls = f"sum {x.by(tool)} ({_rate(x.app(c.TOOL_DURATION.count))})"
-    timed_out = x.app(c.TOOL_DURATION.count, promql.eq(c.ERROR_TYPE, TIMEOUT))
-    timeouts = f"sum {x.by(tool)} ({_rate(timed_out)})"
     tool_ok = x.app(c.TOOL_DURATION.bucket, promql.eq(c.ERROR_TYPE, ""))
     stage_time = f"sum {x.by(c.STAGE)} ({_rate(x.app(c.STAGE_DURATION.sum))})"
     runs = f"sum {x.by(agent)} ({_rate(x.app(c.AGENT_DURATION.count, *x.counted()))})"
-    failed = f"sum {x.by(agent)} ({_rate(x.app(c.AGENT_DURATION.count, *x.errors()))})"
-    handoffs = f"sum {x.by()} (rate({x.app(c.HANDOFFS.name)}[1d]))"
-    requests = f"sum {x.by()} (rate({x.app(c.AGENT_DEPTH.count)}[1d]))"
+    to_human = x.app(c.HANDOFFS.name, promql.eq(c.HANDOFF_TARGET, HUMAN))
     return [
         Record(TOOL_CALLS, calls),
-        Record(TOOL_TIMEOUT_RATIO, _ratio_or_zero(timeouts, calls)),
-        Record(TOOL_P95, f"histogram_quantile(0.95, sum {x.by(tool, 'le')} ({_rate(tool_ok)}))"),
+        Record(TOOL_P95, defined(
+            f"histogram_quantile(0.95, sum {x.by(tool, 'le')} ({_rate(tool_ok)}))")),
         Record(STAGE_SHARE, f"{stage_time} / {x.on()} group_left sum {x.by()} ({stage_time})"),
         Record(AGENT_RUNS, runs),
-        Record(AGENT_ERROR_RATIO, _ratio_or_zero(failed, runs)),
-        Record(FANOUT_MEAN, _mean(x, c.AGENT_CHILD_INVOCATIONS, (agent,), RATE)),
-        Record(HANDOFFS_PER_REQUEST_1D, f"{handoffs} / {requests}"),
+        Record(FANOUT_MEAN, defined(_mean(x, c.AGENT_CHILD_INVOCATIONS, (agent,), RATE))),
+        Record(HUMAN_HANDOFFS, f"sum {x.by()} ({_rate(to_human)})"),
+        Record(REQUESTS, f"sum {x.by()} ({_rate(x.app(c.AGENT_DEPTH.count))})"),
     ]  # fmt: skip
 
 
 def _quality_rules(x: Ctx) -> list[Record]:
-    ev, model, resp = c.EVALUATION_NAME, c.REQUEST_MODEL, c.RESPONSE_MODEL
+    ev, model = c.EVALUATION_NAME, c.REQUEST_MODEL
     score = c.QUALITY_SCORE
     feedback = f"sum {x.by(model)} (increase({x.app(c.FEEDBACK.name)}[1h]))"
-    thumbs_down = x.app(c.FEEDBACK.name, promql.eq("feedback", NEGATIVE))
+    thumbs_down = x.app(c.FEEDBACK.name, promql.eq(c.FEEDBACK_KIND, NEGATIVE))
     negative = f"sum {x.by(model)} (increase({thumbs_down}[1h]))"
-    checks = f"sum {x.by(model, resp)} (rate({x.app(c.OUTPUT_CHECKS.name)}[15m]))"
-    failed_checks = x.app(c.OUTPUT_CHECKS.name, promql.eq("result", INVALID))
-    invalid = f"sum {x.by(model, resp)} (rate({failed_checks}[15m]))"
     judged = f"sum {x.by()} (rate({x.app(c.JUDGE_EVALUATIONS.name)}[15m]))"
     judge_errors = x.app(c.JUDGE_EVALUATIONS.name, promql.ne(c.ERROR_TYPE, ""))
     judge_failed = f"sum {x.by()} (rate({judge_errors}[15m]))"
     return [
-        Record(SCORE_MEAN, _mean(x, score, (ev, model), "1h")),
+        Record(SCORE_MEAN, defined(_mean(x, score, (ev, model), "1h"))),
         Record(SCORE_COUNT, f"sum {x.by(ev, model)} (increase({x.app(score.count)}[1h]))"),
         Record(FEEDBACK_1H, feedback),
-        Record(NEGATIVE_RATIO, _ratio_or_zero(negative, feedback)),
-        Record(CHECKS_RATE, checks),
-        Record(INVALID_RATIO, _ratio_or_zero(invalid, checks)),
-        Record(JUDGE_ERROR_RATIO, _ratio_or_zero(judge_failed, judged)),
+        Record(NEGATIVE_RATIO, defined(_ratio_or_zero(negative, feedback))),
+        Record(JUDGE_ERROR_RATIO, defined(_ratio_or_zero(judge_failed, judged))),
         Record(JUDGE_1H, f"sum {x.by()} (increase({x.app(c.JUDGE_EVALUATIONS.name)}[1h]))"),
     ]  # fmt: skip
 
 
-BASELINED = (LATENCY[50], LATENCY[95], TTFC_Q[50], TOKENS_PER_OP, COST_PER_OP, TOOL_P95,
-             APP_OPS, FANOUT_MEAN, SCORE_MEAN, NEGATIVE_RATIO, EMPTY_RATIO,
-             TOP_SCORE_MEAN)  # fmt: skip
-# Means over an hour change slowly, and "seen in the window" needs no fine grain: those
-# baselines read one point per 15 minutes (672 a week) rather than one per baseline interval.
-COARSE_STEP = "15m"
-COARSE = frozenset({SCORE_MEAN, NEGATIVE_RATIO, RESPONSE_OPS})
+# Each baseline weighs every point by the traffic behind it, sum(x * w) / sum(w) over the window:
+# a quiet night's p95 of a dozen calls counts for a dozen calls, not as much as an afternoon's
+# thousand, and a window with no value (no traffic, or every call failed) counts for nothing
+# instead of NaN: its weight stays out of the denominator too.
+# Quantiles are baselined over hours, not 5 minutes: a p95 of the dozen calls a small app makes
+# in 5 minutes reads differently from one of an hour's hundreds, and an alert at low volume
+# compares an hour's p95 with it.
+HOURLY_LATENCY = {q: f"model:{D.name}:p{q}_1h" for q in (50, 95)}
+HOURLY_TTFC = f"model:{TTFC.name}:p50_1h"
+HOURLY_TOOL_P95 = f"tool:{c.TOOL_DURATION.name}:p95_1h"
+WEIGHTS = {
+    HOURLY_LATENCY[50]: SUCCEEDED, HOURLY_LATENCY[95]: SUCCEEDED, HOURLY_TTFC: SUCCEEDED,
+    TOKENS_PER_OP: OPS, COST_PER_OP: OPS, HOURLY_TOOL_P95: TOOL_CALLS, FANOUT_MEAN: AGENT_RUNS,
+    SCORE_MEAN: SCORE_COUNT,
+    NEGATIVE_RATIO: FEEDBACK_1H, EMPTY_RATIO: RETRIEVALS, TOP_SCORE_MEAN: RETRIEVALS,
+}  # fmt: skip
+# A share whose parts are recorded: the baseline is the ratio of their sums over the window.
+PARTS = {HUMAN_SHARE: (HUMAN_HANDOFFS, REQUESTS)}
+BASELINED = (*WEIGHTS, *PARTS)
+# Baselines read one point per 15 minutes (672 a week): enough for a weekly average, and within
+# promtool's 10,000-sample budget a query may load with a few models.
+STEP = "15m"
+
+
+def _hourly_quantiles(x: Ctx) -> None:
+    """Record the hour-long quantiles the baselines average (alerts may read them too)."""
+    ok = promql.eq(c.ERROR_TYPE, "")
+    for q, name in HOURLY_LATENCY.items():
+        assert x.llm_quantile(q / 100, "1h", D, ok) == name
+    assert x.llm_quantile(0.5, "1h", TTFC) == HOURLY_TTFC
+    tool_ok = x.app(c.TOOL_DURATION.bucket, ok)
+    x.recorded(
+        HOURLY_TOOL_P95,
+        defined(f"histogram_quantile(0.95, sum {x.by(c.TOOL_NAME, 'le')} (rate({tool_ok}[1h])))"),
+    )
 
 
 def baseline_rules(x: Ctx) -> list[Record]:
-    # A subquery at the baseline interval reads one point per interval: 2016 for 7 days at 5m
-    # instead of 10080 raw samples of a series recorded every minute.
-    def window(name: str) -> str:
-        step = COARSE_STEP if name in COARSE else x.config.baseline_interval
-        return f"{x.config.baseline_window}:{step}"
-
-    rules = [Record(baseline(n), f"avg_over_time({n}[{window(n)}])") for n in BASELINED]
-    rules.append(Record(median(SHARE), f"quantile_over_time(0.5, {SHARE}[{window(SHARE)}])"))
-    rules.append(
-        Record(seen(RESPONSE_OPS), f"max_over_time({RESPONSE_OPS}[{window(RESPONSE_OPS)}])")
-    )
+    """The baselines; the hour-long quantiles they read join Ctx.records for the recording
+    group."""
+    _hourly_quantiles(x)
+    span = f"{x.config.baseline_window}:{STEP}"
+    rules = [
+        Record(baseline(n), defined(f"sum_over_time(({n} * {w})[{span}])\n/ "
+                                    f"sum_over_time(({w} and {n})[{span}])"))
+        for n, w in WEIGHTS.items()
+    ]  # fmt: skip
+    rules += [
+        Record(baseline(n), defined(f"sum_over_time({a}[{span}]) / sum_over_time({b}[{span}])"))
+        for n, (a, b) in PARTS.items()
+    ]
+    rules.append(Record(median(SHARE), f"quantile_over_time(0.5, {SHARE}[{span}])"))
+    rules.append(Record(seen(RESPONSE_OPS), f"max_over_time({RESPONSE_OPS}[{span}])"))
     return rules
 
 

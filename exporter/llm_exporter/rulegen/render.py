@@ -40,23 +40,28 @@ def anchor(alert_name: str) -> str:
 def groups(config: Config) -> dict[str, list[dict[str, Any]]]:
     """File stem -> its rule groups."""
     x = Ctx(config)
-    out: dict[str, list[dict[str, Any]]] = {
-        RECORDING: [
-            _group(RECORDING, config.evaluation_interval,
-                   [{"record": r.record, "expr": r.expr} for r in recording_rules(x)]),
-            _group(BASELINES, config.baseline_interval,
-                   [{"record": r.record, "expr": r.expr}
-                    for r in (*baseline_rules(x), *monthly_rules(x))]),
-        ]
-    }  # fmt: skip
+    tiers: dict[str, list[dict[str, Any]]] = {}
     for tier in TIERS:
         rules: list[dict[str, Any]] = []
         for definition in ALERTS:
             settings = config.alerts[definition.name]
             if definition.tier == tier and settings.enabled:
                 rules += _alert_rules(x, definition, settings)
-        out[tier] = [_group(tier, config.evaluation_interval, rules)]
-    return out
+        tiers[tier] = [_group(tier, config.evaluation_interval, rules)]
+    baselines = [*baseline_rules(x), *monthly_rules(x)]
+    # The windowed counts the alerts and baselines asked for (Ctx.recorded) join the recording
+    # group.
+    recording = {r.record: r.expr for r in recording_rules(x)}
+    recording.update((name, expr) for name, expr in x.records.items() if name not in recording)
+    out: dict[str, list[dict[str, Any]]] = {
+        RECORDING: [
+            _group(RECORDING, config.evaluation_interval,
+                   [{"record": name, "expr": expr} for name, expr in recording.items()]),
+            _group(BASELINES, config.baseline_interval,
+                   [{"record": r.record, "expr": r.expr} for r in baselines]),
+        ]
+    }  # fmt: skip
+    return {**out, **tiers}
 
 
 def _group(name: str, interval: str, rules: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import detection
 from .alerts import ALERTS
 from .model import TIERS, Ctx, Variant
 from .thresholds import Config
@@ -32,6 +33,7 @@ def render_runbook(config: Config) -> str:
         "defaults (rules/thresholds.yaml); the expressions are those the defaults generate.",
         "",
     ]
+    lines += _evidence_section(config)
     for tier in TIERS:
         lines += [f"## {_TIER_TEXT[tier]}", ""]
         for definition in ALERTS:
@@ -71,3 +73,34 @@ def _facts(variants: list[Variant]) -> str:
 def _knobs(values: dict[str, Any] | Any) -> str:
     return ", ".join(f"`{k}` {v!r}" if isinstance(v, (list, str)) else f"`{k}` {v:g}"
                      for k, v in values.items())  # fmt: skip
+
+
+def _evidence_section(config: Config) -> list[str]:
+    return [
+        "## Detection time and traffic",
+        "",
+        "A share of a handful of events is noise: one invalid JSON answer among 15 checks is "
+        "7%. The share alerts (errors, timeouts, tool errors, depth, thumbs down, invalid "
+        "outputs, handoffs to a person) therefore fire only with enough events behind them: "
+        "above the threshold, from at least `min_events` bad events, and past a binomial "
+        "z-test (`z_score`) against the share that is normal. Each reads a short window (the "
+        "5 minutes of the LLM KPI write-ups) and a long one (`windows`), and fires on whichever "
+        "holds the evidence: a large app is paged from the short window within minutes, a "
+        "small one from the long window later. Quantile and mean alerts need `min_calls` in "
+        "their window; silence alerts count only where the hour before made `min_expected` "
+        "events due; surges and drops compare with the same hour yesterday and a week ago.",
+        "",
+        "Minutes from an incident's start to the page, in expectation, for the default "
+        "windows and guards (real traffic is noisier):",
+        "",
+        *detection.table(dict(config.alerts)),
+        "",
+        "Where the write-ups' figures and a quiet pager disagree, the pack keeps the figure as "
+        "the threshold and adds the guard: errors over 5% page after 5 minutes, not 2, "
+        "because two bad minutes left a 5-minute window above 5% long enough for a 2-minute "
+        "`for` (the short window must also hold over the last 2 minutes); a share changing at "
+        "one or two events a minute takes tens of minutes to tell from chance, and judge scores "
+        "sampled at 5% of a few calls a minute take hours. Lower `min_events` or `z_score`, or "
+        "shorten the long window, to trade pages for speed.",
+        "",
+    ]

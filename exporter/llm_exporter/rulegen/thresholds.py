@@ -1,6 +1,6 @@
 """The thresholds file: every knob of the rule pack, its defaults, and its strict validation.
 
-A file may set any subset of the knobs; the rest keep their defaults, which follow the seed
+A file may set any subset of the knobs; the rest keep their defaults, which follow the published
 figures. ``render_defaults()`` writes the complete file with a comment on every knob (that is
 rules/thresholds.yaml). Any mistake is a ConfigError naming the file and the dotted key.
 """
@@ -62,7 +62,7 @@ GLOBALS: dict[str, tuple[Any, str, str]] = {
     "baseline_window": (
         "7d",
         "duration",
-        "The window a baseline averages over (the seeds use 7 days).",
+        "The window a baseline averages over (7 days, as in the LLM KPI write-ups).",
     ),
     "ignored_error_types": (
         ["cancelled"],
@@ -410,6 +410,19 @@ class _Loader:
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
 
+    def _windows_fit(self, key: str, windows: list[str], evaluation_interval: str) -> None:
+        """A rate needs two samples in its window, and the long window must add events the
+        short one lacks; otherwise the guard can never see enough of them."""
+        short, long = (promql.parse_duration(w) for w in windows)
+        least = 2 * promql.parse_duration(evaluation_interval)
+        if short < least:
+            raise self.fail(key, f"the short window {windows[0]} holds fewer than two "
+                            f"evaluations ({evaluation_interval} apart): use at least twice "
+                            "the evaluation interval")  # fmt: skip
+        if long <= short:
+            raise self.fail(key, f"the long window {windows[1]} must be longer than the "
+                            f"short one {windows[0]}")  # fmt: skip
+
     # -- alerts -----------------------------------------------------------------------------
 
     def _alert(self, config: Config, definition: AlertDef, given: Any) -> AlertSettings:
@@ -437,6 +450,9 @@ class _Loader:
             name: self._param(f"{base}.{name}", param, given.get(name, param.default))
             for name, param in definition.params.items()
         }
+        for name, param in definition.params.items():
+            if param.kind == "windows":
+                self._windows_fit(f"{base}.{name}", values[name], config.evaluation_interval)
         return AlertSettings(config.prefix + definition.name, enabled, severity, for_, keep,
                              values, config)  # fmt: skip
 
@@ -448,6 +464,12 @@ class _Loader:
         if param.kind == "duration":
             self._duration(key, value)
             return value
+        if param.kind == "windows":
+            if not isinstance(value, list) or len(value) != 2:
+                raise self.fail(key, f"expected two durations [short, long], got {value!r}")
+            for window in value:
+                self._duration(key, window)
+            return [str(v) for v in value]
         if param.kind == "list":
             if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
                 raise self.fail(key, f"expected a list, got {value!r}")

@@ -1,21 +1,35 @@
 """App tier: the LLM calls, agents, tools and spend of the application itself.
 
-Defaults follow the seeds: 5% errors for 2m pages; p95 over 5s for 3m; 20% above the 7-day
-baseline; p95 over 4x p50; flat traffic for 5m, 3x surges for 10m, 50% drops outside quiet
-hours; a model's share 20 points off its median; tokens per request +50%; hourly tokens 2x
-yesterday; the daily budget; tool timeouts over 2%, tool p95 +50%; a stage over 60% of the
-time; depth over 3. App alerts wait 2 to 5 minutes (``for``), which the seed measured to cut
-false alarms by 90%.
+Thresholds follow the field write-ups (Sentry's "The core KPIs of LLM performance" and others):
+5% errors; p95 over 5s, 20% above the 7-day baseline, over 4x p50; flat traffic for 5m, 3x surges
+for 10m, 50% drops outside quiet hours; a model's share 20 points off its median; tokens per
+request +50%; hourly tokens 2x the same hour; the daily budget; tool timeouts over 2%, tool p95
++50%; a stage over 60% of the time; depth over 3. App alerts wait 2 to 5 minutes (``for``),
+which one write-up measured to cut false alarms by 90%, and every share or quantile needs enough
+events behind it (evidence.py), so the figures hold at one call a minute as at a thousand.
 """
 
 from __future__ import annotations
 
 from ... import catalog as c
 from ...errortypes import OUTPUT_PARSE, RATE_LIMIT, TIMEOUT
+from ...track.tracker import HUMAN
 from .. import promql
 from .. import recording as r
+from ..evidence import (
+    STILL,
+    any_window,
+    count_exceeds,
+    count_falls_short,
+    min_events_param,
+    seconds,
+    share_exceeds,
+    windows_param,
+    z_param,
+)
 from ..model import (
     AGENT,
+    ERROR_TYPE_VALUE,
     MODEL,
     NUMBER,
     PERCENT,
@@ -33,7 +47,22 @@ from ..model import (
     Runbook,
 )  # fmt: skip
 from ..thresholds import AlertSettings
-from .common import COST, FLOOR_SECONDS, MIN_RATE, OVERVIEW, hours, pct, secs, times, where
+from .common import (
+    COST,
+    FLOOR_SECONDS,
+    MIN_CALLS,
+    MIN_EXPECTED,
+    MIN_FAILURES,
+    MIN_RATE,
+    OVERVIEW,
+    WINDOWS,
+    hours,
+    over,
+    pct,
+    secs,
+    times,
+    where,
+)
 
 S = AlertSettings
 
@@ -41,6 +70,100 @@ S = AlertSettings
 def _busy(x: Ctx, s: S) -> str:
     """The model is serving enough calls for its ratios to mean something."""
     return f"{r.OPS} > {promql.number(s.min_rate)}"
+
+
+OK = promql.eq(c.ERROR_TYPE, "")
+INPUT = promql.eq(c.TOKEN_TYPE, "input")
+# What the windowed counts are of, in their recorded names (model:<what>:increase5m).
+CALLS, SUCCEEDED = "gen_ai_client_operations", "gen_ai_client_operations_succeeded"
+TOOL_CALLS, TOOL_SUCCEEDED = "gen_ai_execute_tool_calls", "gen_ai_execute_tool_succeeded"
+REQUESTS, AGENT_RUNS = "gen_ai_invoke_agent_requests", "gen_ai_invoke_agent_runs"
+AGENT_ERRORS, STREAMS = "gen_ai_invoke_agent_errors", "gen_ai_client_streams"
+INPUT_USAGES = "gen_ai_client_token_usages_input"
+
+
+ERRORS = "gen_ai_client_operation_errors"
+
+
+def class_errors(error_type: str) -> str:
+    """What the windowed count of one error class's calls is of."""
+    return f"{ERRORS}_{error_type}"
+
+
+def _failing(x: Ctx, s: S, what: str, *bad: promql.Matcher) -> str:
+    """A share of the calls failing (``bad``) above the threshold, with enough failures behind
+    it in the short or the long window."""
+    threshold = promql.number(s.threshold)
+
+    def share(w: str) -> str:
+        return f"{x.llm_calls(w, what, *bad)} / {x.llm_calls(w, CALLS, *x.counted())}"
+
+    def holds(w: str) -> str:
+        failed, total = x.llm_calls(w, what, *bad), x.llm_calls(w, CALLS, *x.counted())
+        held = share_exceeds(failed, total, threshold, threshold, s.min_events, s.z_score)
+        return held if w != s.windows[0] else f"{held}\n  and {share(STILL)} > {threshold}"
+
+    return any_window(s.windows, holds, lambda w: sparse(x.llm_calls(w, CALLS, *x.counted()), s))
+
+
+def sparse(total: str, s: S, threshold: float | None = None) -> str:
+    """The window's events are too few to hold min_events bad ones at the threshold share."""
+    share = s.threshold if threshold is None else threshold
+    return f"{total} < {promql.number(s.min_events / share)}"
+
+
+def _failing_params(threshold: float, help_text: str) -> dict[str, Param]:
+    return {
+        "threshold": Param(threshold, help_text, "ratio"),
+        "windows": WINDOWS,
+        "min_events": MIN_FAILURES,
+        "z_score": z_param(2.0),
+    }
+
+
+def _latency(x: Ctx, s: S, q: float, compare: str) -> str:
+    """The ``q`` latency quantile of successful calls ({value} in ``compare``, and the median
+    as {p50}), in whichever window holds min_calls."""
+
+    def over(w: str) -> str:
+        value = x.llm_quantile(q, w, c.OPERATION_DURATION, OK)
+        held = compare.replace("{value}", value)
+        if "{p50}" in held:
+            held = held.replace("{p50}", x.llm_quantile(0.5, w, c.OPERATION_DURATION, OK))
+        return held
+
+    def holds(w: str) -> str:
+        held = f"{over(w)}\n  and {x.llm_calls(w, SUCCEEDED, OK)} >= {s.min_calls}"
+        return held if w != s.windows[0] else f"{held}\n  and {over(STILL)}"
+
+    def few(w: str) -> str:
+        return f"{x.llm_calls(w, SUCCEEDED, OK)} < {s.min_calls}"
+
+    return any_window(s.windows, holds, few)
+
+
+# A blip of slow calls is a small part of an hour: the long window of latency alerts.
+LATENCY_WINDOWS = windows_param("5m", "1h", "calls")
+
+
+def _latency_params(threshold: Param, *extra: tuple[str, Param]) -> dict[str, Param]:
+    return {"threshold": threshold, **dict(extra), "windows": LATENCY_WINDOWS,
+            "min_calls": MIN_CALLS}  # fmt: skip
+
+
+def _stopped(
+    x: Ctx, s: S, what: str, name: str, *matchers: promql.Matcher, by: tuple[str, ...] = ()
+) -> str:
+    """No event in a window where, at the rate of the hour before it, min_expected were due:
+    a silence scaled to how often the thing normally happens."""
+
+    def holds(w: str) -> str:
+        before = f"{x.increase('1h', what, name, *matchers, by=by)} offset {w}"
+        share = promql.number(promql.parse_duration(w) / 3600)
+        return (f"{x.increase(w, what, name, *matchers, by=by)} == 0\n"
+                f"  and {before} * {share} >= {promql.number(s.min_expected)}")  # fmt: skip
+
+    return any_window(s.windows, holds)
 
 
 def _error_class(
@@ -53,8 +176,7 @@ def _error_class(
     checks: tuple[str, ...],
 ) -> AlertDef:
     def expr(x: Ctx, s: S) -> str:
-        ratio = promql.selector(r.ERROR_CLASS_RATIO, (), promql.eq(c.ERROR_TYPE, error_type))
-        return f"{ratio} > {promql.number(s.threshold)}\nand {x.on_model()} {_busy(x, s)}"
+        return _failing(x, s, class_errors(error_type), x.error_class(error_type))
 
     return AlertDef(
         name=name,
@@ -63,14 +185,11 @@ def _error_class(
         for_="5m",
         summary=summary,
         description=lambda s: (
-            f"{PERCENT} of calls to {MODEL} failed with {error_type} over "
-            f"the last 5m (threshold {pct(s.threshold)})."
+            f"{PERCENT} of calls to {MODEL} failed with {error_type} {over(s)} "
+            f"(threshold {pct(s.threshold)})."
         ),
         expr=expr,
-        params={
-            "threshold": Param(threshold, f"Share of calls failing with {error_type}.", "ratio"),
-            "min_rate": MIN_RATE,
-        },
+        params=_failing_params(threshold, f"Share of calls failing with {error_type}."),
         runbook=Runbook(meaning, causes, checks, f"{OVERVIEW} / Errors by class"),
     )
 
@@ -85,20 +204,127 @@ def _quiet_hours_filter(start: int, end: int) -> str:
 
 
 def _traffic_drop(x: Ctx, s: S) -> str:
-    keep = promql.number(1 - s.threshold)
+    keep = 1 - s.threshold
+    drops = any_window(s.windows, lambda w: count_falls_short(
+        x.increase(w, CALLS, c.OPERATION_DURATION.count, *x.counted()),
+        f"{r.USUAL_OPS_LOW} * {seconds(w)}", keep, s.z_score))  # fmt: skip
     quiet = _quiet_hours_filter(*x.config.quiet_hours)
-    return (f"{r.APP_OPS} < {keep} * ({r.APP_OPS} offset 1w)\n"
-            f"and {r.APP_OPS} < {keep} * ({r.APP_OPS} offset 1d)\n"
-            f"and ({r.APP_OPS} offset 1w) > {promql.number(s.min_rate)}{quiet}")  # fmt: skip
+    return f"(\n{drops}\n){quiet}" if quiet else drops
 
 
 def _drop_description(s: S) -> str:
     start, end = s.config.quiet_hours
     quiet = "" if start == end else f" (quiet hours {hours(start)} to {hours(end)} excepted)"
     return (
-        f"{where(s)} makes {NUMBER} LLM calls/s, less than "
-        f"{pct(1 - s.threshold)} of the same time a day and a week ago{quiet}."
+        f"{where(s)} made {VALUE} LLM calls {over(s)}, less than {pct(1 - s.threshold)} of the "
+        f"usual for this hour (the lower of yesterday's and last week's){quiet}."
     )
+
+
+def _mix_shift(x: Ctx, s: S) -> str:
+    """A model's share of the window's calls against its median share, with a binomial z-test
+    so that a handful of calls cannot move it."""
+
+    def holds(w: str) -> str:
+        mine = x.llm_calls(w, CALLS, *x.counted())
+        everyone = x.increase(w, CALLS, c.OPERATION_DURATION.count, *x.counted())
+        total = f"(0 * {mine} + {x.on()} group_left {everyone})"
+        usual = r.median(r.SHARE)
+        return (
+            f"abs({mine} / {total} - {usual}) > {promql.number(s.threshold)}\n"
+            f"  and abs({mine} - {total} * {usual})\n"
+            f"    / sqrt({total} * {usual} * (1 - {usual}) + 1) > {promql.number(s.z_score)}"
+        )
+
+    return any_window(s.windows, holds)
+
+
+def _per_call(x: Ctx, s: S, w: str, amount: tuple[str, str], calls: tuple[str, str],
+              baselined: str, *counted: promql.Matcher) -> str:  # fmt: skip
+    """``amount`` (what, counter) per call (what, counter) over ``w`` above threshold times its
+    baseline, with min_calls calls."""
+    per_model = x.llm_increase(w, *amount)
+    calls = x.llm_increase(w, *calls, *counted)
+    return (f"{per_model} / {calls} > {promql.number(s.threshold)} * {r.baseline(baselined)}\n"
+            f"  and {calls} >= {s.min_calls}")  # fmt: skip
+
+
+def _tool_failing(
+    x: Ctx, s: S, what: str, bad: tuple[promql.Matcher, ...], by: tuple[str, ...]
+) -> str:
+    """A tool's calls failing (``bad``, per ``by`` too) above the threshold, with enough
+    failures behind it."""
+    tool, threshold = c.TOOL_NAME, promql.number(s.threshold)
+
+    def holds(w: str) -> str:
+        failed = x.increase(w, what, c.TOOL_DURATION.count, *bad, by=(tool, *by))
+        calls = x.increase(w, TOOL_CALLS, c.TOOL_DURATION.count, by=(tool,))
+        total = f"(0 * {failed} + {x.on(tool)} group_left {calls})" if by else calls
+        return share_exceeds(failed, total, threshold, threshold, s.min_events, s.z_score)
+
+    def few(w: str) -> str:
+        return sparse(x.increase(w, TOOL_CALLS, c.TOOL_DURATION.count, by=(tool,)), s)
+
+    return any_window(s.windows, holds, few)
+
+
+def _tool_errors(x: Ctx, s: S) -> str:
+    # Timeouts have their own alert; ignored classes are no failure.
+    timeouts = (TIMEOUT, *x.config.error_type_aliases.get(TIMEOUT, ()))
+    skip = promql.not_in(c.ERROR_TYPE, (*timeouts, *x.config.ignored_error_values()))
+    bad = (promql.ne(c.ERROR_TYPE, ""), *skip)
+    return _tool_failing(x, s, "gen_ai_execute_tool_errors", bad, (c.ERROR_TYPE,))
+
+
+def _tool_latency(x: Ctx, s: S) -> str:
+    tool = c.TOOL_NAME
+
+    def holds(w: str) -> str:
+        rate = f"rate({x.app(c.TOOL_DURATION.bucket, OK)}[{w}])"
+        p95 = f"histogram_quantile(0.95, sum {x.by(tool, 'le')} ({rate}))"
+        calls = x.increase(w, TOOL_SUCCEEDED, c.TOOL_DURATION.count, OK, by=(tool,))
+        return (f"{p95} > {promql.number(s.threshold)} * {r.baseline(r.HOURLY_TOOL_P95)}\n"
+                f"  and {p95} > {promql.number(s.floor_seconds)}\n"
+                f"  and {calls} >= {s.min_calls}")  # fmt: skip
+
+    def few(w: str) -> str:
+        calls = x.increase(w, TOOL_SUCCEEDED, c.TOOL_DURATION.count, OK, by=(tool,))
+        return f"{calls} < {s.min_calls}"
+
+    return any_window(s.windows, holds, few)
+
+
+def _first_chunk(x: Ctx, s: S) -> str:
+    def holds(w: str) -> str:
+        ttfc = x.llm_quantile(0.5, w, c.TIME_TO_FIRST_CHUNK)
+        p50 = x.llm_quantile(0.5, w, c.OPERATION_DURATION, OK)
+        streams = x.llm_increase(w, STREAMS, c.TIME_TO_FIRST_CHUNK.count)
+        usual_p50 = r.baseline(r.HOURLY_LATENCY[50])
+        return (f"{ttfc} > {promql.number(s.threshold)} * {r.baseline(r.HOURLY_TTFC)}\n"
+                f"  and {ttfc} > {promql.number(s.floor_seconds)}\n"
+                f"  and {p50} < {promql.number(s.flat_factor)} * {usual_p50}\n"
+                f"  and {streams} >= {s.min_calls}")  # fmt: skip
+
+    def few(w: str) -> str:
+        return f"{x.llm_increase(w, STREAMS, c.TIME_TO_FIRST_CHUNK.count)} < {s.min_calls}"
+
+    return any_window(s.windows, holds, few)
+
+
+def _human_handoffs(x: Ctx, s: S) -> str:
+    usual = r.baseline(r.HUMAN_SHARE)
+    threshold = f"clamp_min({promql.number(s.threshold)} * {usual}, {promql.number(s.floor)})"
+    normal = f"clamp_min({usual}, 0.001)"
+    to_human = promql.eq(c.HANDOFF_TARGET, HUMAN)
+
+    def requests(w: str) -> str:
+        return x.increase(w, REQUESTS, c.AGENT_DEPTH.count)
+
+    def holds(w: str) -> str:
+        handed = x.increase(w, f"{c.HANDOFFS.base_name}_to_{HUMAN}", c.HANDOFFS.name, to_human)
+        return share_exceeds(handed, requests(w), threshold, normal, s.min_events, s.z_score)
+
+    return any_window(s.windows, holds, lambda w: sparse(requests(w), s, s.floor))
 
 
 def _new_response_model(x: Ctx, s: S) -> str:
@@ -117,13 +343,33 @@ def _complete(series: str, offset: str) -> str:
     return f"\nand ({series} offset {offset})"
 
 
+def _agent_failures(x: Ctx, s: S) -> str:
+    agent, threshold = (c.AGENT_NAME,), promql.number(s.threshold)
+
+    def runs(w: str) -> str:
+        return x.increase(w, AGENT_RUNS, c.AGENT_DURATION.count, *x.counted(), by=agent)
+
+    def holds(w: str) -> str:
+        failed = x.increase(w, AGENT_ERRORS, c.AGENT_DURATION.count, *x.errors(), by=agent)
+        return share_exceeds(failed, runs(w), threshold, threshold, s.min_events, s.z_score)
+
+    return any_window(s.windows, holds, lambda w: sparse(runs(w), s))
+
+
 def _depth(x: Ctx, s: S) -> str:
-    bound = promql.le(s.max_depth)
-    agent = c.AGENT_NAME
-    within = f"sum {x.by(agent)} (rate({x.app(c.AGENT_DEPTH.bucket, bound)}[5m]))"
-    total = f"sum {x.by(agent)} (rate({x.app(c.AGENT_DEPTH.count)}[5m]))"
-    return (f"1 - {within} / {total} > {promql.number(s.threshold)}\n"
-            f"and {total} > {promql.number(s.min_rate)}")  # fmt: skip
+    agent, threshold = c.AGENT_NAME, promql.number(s.threshold)
+
+    def holds(w: str) -> str:
+        total = x.increase(w, REQUESTS, c.AGENT_DEPTH.count, by=(agent,))
+        shallow = f"gen_ai_invoke_agent_requests_within_depth{s.max_depth:g}"
+        within = x.increase(w, shallow, c.AGENT_DEPTH.bucket, promql.le(s.max_depth), by=(agent,))
+        deeper = f"({total} - {within})"
+        return share_exceeds(deeper, total, threshold, threshold, s.min_events, s.z_score)
+
+    def few(w: str) -> str:
+        return sparse(x.increase(w, REQUESTS, c.AGENT_DEPTH.count, by=(agent,)), s)
+
+    return any_window(s.windows, holds, few)
 
 
 def _stage(x: Ctx, s: S) -> str:
@@ -137,17 +383,14 @@ ALERTS: tuple[AlertDef, ...] = (
         name="HighErrorRate",
         tier="app",
         severity="critical",
-        for_="2m",
+        for_="5m",
         summary="LLM calls to a model are failing.",
         description=lambda s: (
-            f"{PERCENT} of calls to {MODEL} ({PROVIDER}) failed over the last "
-            f"5m; the threshold is {pct(s.threshold)}."
+            f"{PERCENT} of calls to {MODEL} ({PROVIDER}) failed {over(s)}; the threshold is "
+            f"{pct(s.threshold)}."
         ),
-        expr=lambda x, s: f"{r.ERROR_RATIO} > {promql.number(s.threshold)}\nand {_busy(x, s)}",
-        params={
-            "threshold": Param(0.05, "Share of failed calls (the seed's 5%).", "ratio"),
-            "min_rate": MIN_RATE,
-        },
+        expr=lambda x, s: _failing(x, s, ERRORS, *x.errors()),
+        params=_failing_params(0.05, "Share of failed calls (Sentry's LLM KPI write-up: 5%)."),
         runbook=Runbook(
             "More than the threshold share of calls to one model ended in an error of any "
             "class other than the ignored ones (a cancelled stream is not a failure).",
@@ -230,14 +473,14 @@ ALERTS: tuple[AlertDef, ...] = (
         name="HighLatencyP95",
         tier="app",
         severity="warning",
-        for_="3m",
+        for_="5m",
         summary="p95 latency of a model is high.",
         description=lambda s: (
-            f"p95 latency of successful calls to {MODEL} is {SECONDS} over "
-            f"the last 5m (threshold {secs(s.threshold)})."
+            f"p95 latency of successful calls to {MODEL} is {SECONDS} {over(s)} "
+            f"(threshold {secs(s.threshold)})."
         ),
-        expr=lambda x, s: f"{r.LATENCY[95]} > {promql.number(s.threshold)}\nand {_busy(x, s)}",
-        params={"threshold": Param(5.0, "Seconds (the seed's 5s)."), "min_rate": MIN_RATE},
+        expr=lambda x, s: _latency(x, s, 0.95, f"{{value}} > {promql.number(s.threshold)}"),
+        params=_latency_params(Param(5.0, "Seconds (5s in the LLM KPI write-ups).")),
         runbook=Runbook(
             "One call in twenty to the model takes longer than the threshold, from request to "
             "last chunk.",
@@ -263,18 +506,20 @@ ALERTS: tuple[AlertDef, ...] = (
         keep_firing_for="10m",
         summary="p95 latency of a model regressed against its baseline.",
         description=lambda s: (
-            f"p95 latency of {MODEL} is {SECONDS}, more than {times(s.threshold)} its baseline."
+            f"p95 latency of {MODEL} is {SECONDS} {over(s)}, more than {times(s.threshold)} "
+            "its traffic-weighted baseline."
         ),
-        expr=lambda x, s: (
-            f"{r.LATENCY[95]} > {promql.number(s.threshold)} * "
-            f"{r.baseline(r.LATENCY[95])}\nand {r.LATENCY[95]} > {promql.number(s.floor_seconds)}\n"
-            f"and {_busy(x, s)}"
+        expr=lambda x, s: _latency(
+            x,
+            s,
+            0.95,
+            f"{{value}} > {promql.number(s.threshold)} * {r.baseline(r.HOURLY_LATENCY[95])}\n"
+            f"  and {{value}} > {promql.number(s.floor_seconds)}",
         ),
-        params={
-            "threshold": Param(1.2, "Factor over the baseline (the seed's 20%)."),
-            "floor_seconds": FLOOR_SECONDS,
-            "min_rate": MIN_RATE,
-        },
+        params=_latency_params(
+            Param(1.2, "Factor over the baseline (20% in the LLM KPI write-ups)."),
+            ("floor_seconds", FLOOR_SECONDS),
+        ),
         runbook=Runbook(
             "p95 latency is more than the threshold factor above its average over the baseline "
             "window (7 days by default): a creep that a fixed threshold would not catch yet.",
@@ -298,15 +543,16 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="The p95 latency of a model is far above its p50.",
         description=lambda s: (
-            f"p95 latency of {MODEL} is {NUMBER}x its p50 (threshold {times(s.threshold)})."
+            f"p95 latency of {MODEL} is {NUMBER}x its p50 {over(s)} (threshold "
+            f"{times(s.threshold)})."
         ),
-        expr=lambda x, s: (
-            f"{r.LATENCY[95]} / {r.LATENCY[50]} > {promql.number(s.threshold)}\nand {_busy(x, s)}"
+        expr=lambda x, s: _latency(
+            x,
+            s,
+            0.95,
+            f"{{value}} / {{p50}} > {promql.number(s.threshold)}",
         ),
-        params={
-            "threshold": Param(4.0, "p95 over p50 (the seed: 3 to 4 at most)."),
-            "min_rate": MIN_RATE,
-        },
+        params=_latency_params(Param(4.0, "p95 over p50 (3 to 4 at most in the write-ups).")),
         runbook=Runbook(
             "The slowest calls are much slower than the typical one: some requests wait in a "
             "queue, retry, or produce far longer answers.",
@@ -326,21 +572,17 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="Time to first chunk rose while total latency stayed flat.",
         description=lambda s: (
-            f"Median time to first chunk of {MODEL} is {SECONDS}, more than "
+            f"Median time to first chunk of {MODEL} is {SECONDS} {over(s)}, more than "
             f"{times(s.threshold)} its baseline, while total latency stayed within "
             f"{times(s.flat_factor)} of its own."
         ),
-        expr=lambda x, s: (
-            f"{r.TTFC_Q[50]} > {promql.number(s.threshold)} * "
-            f"{r.baseline(r.TTFC_Q[50])}\nand {r.TTFC_Q[50]} > {promql.number(s.floor_seconds)}\n"
-            f"and {r.LATENCY[50]} < {promql.number(s.flat_factor)} * {r.baseline(r.LATENCY[50])}\n"
-            f"and {_busy(x, s)}"
-        ),
+        expr=_first_chunk,
         params={
             "threshold": Param(1.5, "Factor of time to first chunk over its baseline."),
             "flat_factor": Param(1.1, "Total latency counts as flat below this factor."),
             "floor_seconds": Param(0.25, "Ignore while the first chunk comes faster."),
-            "min_rate": MIN_RATE,
+            "windows": WINDOWS,
+            "min_calls": MIN_CALLS,
         },
         runbook=Runbook(
             "Users wait longer before anything appears, though calls take as long as usual in "
@@ -364,13 +606,11 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="2m",
         summary="LLM traffic stopped.",
         description=lambda s: (
-            f"{where(s)} makes {NUMBER} LLM calls/s over the last 5m, where it made "
-            f"more than {s.min_rate:g}/s an hour ago."
+            f"{where(s)} made {NUMBER} LLM calls over the last {s.windows[0]} or "
+            f"{s.windows[1]}, where the hour before made {s.min_expected:g} or more due."
         ),
-        expr=lambda x, s: (
-            f"{r.APP_OPS} == 0\nand ({r.APP_OPS} offset 1h) > {promql.number(s.min_rate)}"
-        ),
-        params={"min_rate": MIN_RATE},
+        expr=lambda x, s: _stopped(x, s, CALLS, c.OPERATION_DURATION.count, *x.counted()),
+        params={"windows": WINDOWS, "min_expected": MIN_EXPECTED},
         runbook=Runbook(
             "The application still exposes metrics but has made no LLM call for five minutes, "
             "where it had traffic an hour ago: a flat line is the heartbeat stopping.",
@@ -390,15 +630,22 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="10m",
         summary="LLM traffic is far above its baseline.",
         description=lambda s: (
-            f"{where(s)} makes {NUMBER} LLM calls/s, more than {times(s.threshold)} its baseline."
+            f"{where(s)} made {VALUE} LLM calls {over(s)}, more than {times(s.threshold)} the "
+            "usual for this hour (the higher of yesterday's and last week's)."
         ),
-        expr=lambda x, s: (
-            f"{r.APP_OPS} > {promql.number(s.threshold)} * {r.baseline(r.APP_OPS)}"
-            f"\nand {r.APP_OPS} > {promql.number(s.min_rate)}"
+        expr=lambda x, s: any_window(
+            s.windows,
+            lambda w: count_exceeds(
+                x.increase(w, CALLS, c.OPERATION_DURATION.count, *x.counted()),
+                f"{r.USUAL_OPS_HIGH} * {seconds(w)}",
+                s.threshold,
+                s.z_score,
+            ),
         ),
         params={
-            "threshold": Param(3.0, "Factor over the baseline (the seed's 3x)."),
-            "min_rate": MIN_RATE,
+            "threshold": Param(3.0, "Factor over the usual for this hour (3x in the write-ups)."),
+            "windows": WINDOWS,
+            "z_score": z_param(3.0),
         },
         runbook=Runbook(
             "Calls per second are several times their usual level: a flash crowd, or a loop.",
@@ -424,8 +671,9 @@ ALERTS: tuple[AlertDef, ...] = (
         description=_drop_description,
         expr=_traffic_drop,
         params={
-            "threshold": Param(0.5, "Share of the traffic lost (the seed's 50%).", "ratio"),
-            "min_rate": MIN_RATE,
+            "threshold": Param(0.5, "Share of the traffic lost (50% in the write-ups).", "ratio"),
+            "windows": WINDOWS,
+            "z_score": z_param(3.0),
         },
         runbook=Runbook(
             "Calls per second fell below half of both the same time yesterday and a week ago, "
@@ -446,16 +694,14 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="A model's share of the calls moved far from its usual share.",
         description=lambda s: (
-            f"The share of calls served by {MODEL} is {PERCENT} of all calls "
-            f"away from its median over the baseline window (threshold {pct(s.threshold)})."
+            f"The share of calls served by {MODEL} moved {PERCENT} of all calls away from its "
+            f"median over the baseline window {over(s)} (threshold {pct(s.threshold)})."
         ),
-        expr=lambda x, s: (
-            f"abs({r.SHARE} - {r.median(r.SHARE)}) > "
-            f"{promql.number(s.threshold)}\nand {x.on()} {r.APP_OPS} > {promql.number(s.min_rate)}"
-        ),
+        expr=_mix_shift,
         params={
-            "threshold": Param(0.2, "Points of share (the seed's 20).", "ratio"),
-            "min_rate": MIN_RATE,
+            "threshold": Param(0.2, "Points of share (20 in the write-ups).", "ratio"),
+            "windows": WINDOWS,
+            "z_score": z_param(3.0),
         },
         runbook=Runbook(
             "The routing mix changed: one model takes a very different share of the calls than "
@@ -507,16 +753,28 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="Tokens per request rose against the baseline.",
         description=lambda s: (
-            f"Calls to {MODEL} use {VALUE} tokens each, more than "
+            f"Calls to {MODEL} use {VALUE} tokens each {over(s)}, more than "
             f"{times(s.threshold)} the baseline."
         ),
-        expr=lambda x, s: (
-            f"{r.TOKENS_PER_OP} > {promql.number(s.threshold)} * "
-            f"{r.baseline(r.TOKENS_PER_OP)}\nand {x.on_model()} {_busy(x, s)}"
+        expr=lambda x, s: any_window(
+            s.windows,
+            lambda w: _per_call(
+                x,
+                s,
+                w,
+                ("gen_ai_client_tokens", c.TOKEN_USAGE.sum),
+                (INPUT_USAGES, c.TOKEN_USAGE.count),
+                r.TOKENS_PER_OP,
+                promql.eq(c.TOKEN_TYPE, "input"),
+            ),
+            lambda w: (
+                f"{x.llm_increase(w, INPUT_USAGES, c.TOKEN_USAGE.count, INPUT)} < {s.min_calls}"
+            ),
         ),
         params={
-            "threshold": Param(1.5, "Factor over the baseline (the seed's +50%)."),
-            "min_rate": MIN_RATE,
+            "threshold": Param(1.5, "Factor over the baseline (+50% in the write-ups)."),
+            "windows": WINDOWS,
+            "min_calls": MIN_CALLS,
         },
         runbook=Runbook(
             "Input plus output tokens per call are well above their usual level. Tokens drive "
@@ -540,18 +798,19 @@ ALERTS: tuple[AlertDef, ...] = (
         tier="app",
         severity="warning",
         for_="10m",
-        summary="Tokens used in the last hour are twice the same hour yesterday.",
+        summary="Tokens used in the last hour are twice the same hour yesterday and last week.",
         description=lambda s: (
             f"{MODEL} used {VALUE} tokens in the last hour, more than "
-            f"{times(s.threshold)} the same hour yesterday."
+            f"{times(s.threshold)} the same hour yesterday and a week ago."
         ),
         expr=lambda x, s: (
-            f"{r.TOKENS_1H} > {promql.number(s.threshold)} * ({r.TOKENS_1H} "
-            f"offset 1d)\nand {r.TOKENS_1H} > {promql.number(s.min_tokens)}"
+            f"{r.TOKENS_1H} > {promql.number(s.threshold)} * ("
+            f"{r.larger(f'{r.TOKENS_1H} offset 1d', f'{r.TOKENS_1H} offset 1w')})\n"
+            f"and {r.TOKENS_1H} > {promql.number(s.min_tokens)}"
             f"{_complete(r.TOKENS_1H, '25h')}"
         ),
         params={
-            "threshold": Param(2.0, "Factor over the same hour yesterday (the seed's 2x)."),
+            "threshold": Param(2.0, "Factor over the same hour (2x in the write-ups)."),
             "min_tokens": Param(10000, "Stay quiet below this many tokens an hour."),
         },
         runbook=Runbook(
@@ -628,16 +887,26 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="Cost per call of a model doubled against its baseline.",
         description=lambda s: (
-            f"A call to {MODEL} costs ${USD_PRECISE} on average, more than "
+            f"A call to {MODEL} costs ${USD_PRECISE} on average {over(s)}, more than "
             f"{times(s.threshold)} its baseline."
         ),
-        expr=lambda x, s: (
-            f"{r.COST_PER_OP} > {promql.number(s.threshold)} * "
-            f"{r.baseline(r.COST_PER_OP)}\nand {x.on_model()} {_busy(x, s)}"
+        expr=lambda x, s: any_window(
+            s.windows,
+            lambda w: _per_call(
+                x,
+                s,
+                w,
+                (r.COST_BASE, c.COST.name),
+                (CALLS, c.OPERATION_DURATION.count),
+                r.COST_PER_OP,
+                *x.counted(),
+            ),
+            lambda w: f"{x.llm_calls(w, CALLS, *x.counted())} < {s.min_calls}",
         ),
         params={
-            "threshold": Param(2.0, "Factor over the baseline (the seed's 2x)."),
-            "min_rate": MIN_RATE,
+            "threshold": Param(2.0, "Factor over the baseline (2x in the write-ups)."),
+            "windows": WINDOWS,
+            "min_calls": MIN_CALLS,
         },
         runbook=Runbook(
             "Each call costs at least twice what it did on average over the baseline window.",
@@ -690,17 +959,12 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="A tool is timing out.",
         description=lambda s: (
-            f"{PERCENT} of calls to tool {TOOL} timed out over the last 5m "
-            f"(threshold {pct(s.threshold)})."
+            f"{PERCENT} of calls to tool {TOOL} timed out {over(s)} (threshold {pct(s.threshold)})."
         ),
-        expr=lambda x, s: (
-            f"{r.TOOL_TIMEOUT_RATIO} > {promql.number(s.threshold)}\n"
-            f"and {r.TOOL_CALLS} > {promql.number(s.min_rate)}"
+        expr=lambda x, s: _tool_failing(
+            x, s, "gen_ai_execute_tool_timeouts", (x.error_class(TIMEOUT),), ()
         ),
-        params={
-            "threshold": Param(0.02, "Share of calls timing out (the seed: 1 to 2%).", "ratio"),
-            "min_rate": Param(0.02, "Stay quiet below this many tool calls per second."),
-        },
+        params=_failing_params(0.02, "Share of calls timing out (1 to 2% in the write-ups)."),
         runbook=Runbook(
             "Calls to the tool end in a timeout. Agents often swallow tool timeouts and answer "
             "without the tool's result: a silent quality problem.",
@@ -714,6 +978,35 @@ ALERTS: tuple[AlertDef, ...] = (
         ),
     ),
     AlertDef(
+        name="ToolErrors",
+        tier="app",
+        severity="warning",
+        for_="5m",
+        summary="A tool's calls fail with one error class.",
+        description=lambda s: (
+            f"{PERCENT} of calls to tool {TOOL} failed with {ERROR_TYPE_VALUE} {over(s)} "
+            f"(threshold {pct(s.threshold)})."
+        ),
+        expr=_tool_errors,
+        params=_failing_params(0.05, "Share of a tool's calls failing with one class."),
+        runbook=Runbook(
+            "Calls to one tool fail with one error class (timeouts excepted: they have their "
+            "own alert) more often than the threshold share. A class the tool never had, "
+            "clustering on it, is the typical first sign of a broken dependency.",
+            (
+                "The service behind the tool changed its API or its credentials expired (auth, "
+                "bad_request).",
+                "The backend is down or unreachable (connection, server_error).",
+                "An agent started calling the tool with arguments it rejects.",
+            ),
+            (
+                "Break the tool's calls down by error_type on the panel.",
+                "Compare with the deploy annotations and the backend's own status.",
+            ),
+            f"{OVERVIEW} / Tool calls and duration",
+        ),
+    ),
+    AlertDef(
         name="ToolLatencyRegression",
         tier="app",
         severity="warning",
@@ -721,18 +1014,15 @@ ALERTS: tuple[AlertDef, ...] = (
         keep_firing_for="10m",
         summary="A tool's p95 duration rose against its baseline.",
         description=lambda s: (
-            f"p95 duration of tool {TOOL} is {SECONDS}, more than "
+            f"p95 duration of tool {TOOL} is {SECONDS} {over(s)}, more than "
             f"{times(s.threshold)} its baseline."
         ),
-        expr=lambda x, s: (
-            f"{r.TOOL_P95} > {promql.number(s.threshold)} * "
-            f"{r.baseline(r.TOOL_P95)}\nand {r.TOOL_P95} > {promql.number(s.floor_seconds)}\n"
-            f"and {r.TOOL_CALLS} > {promql.number(s.min_rate)}"
-        ),
+        expr=_tool_latency,
         params={
-            "threshold": Param(1.5, "Factor over the baseline (the seed's +50%)."),
+            "threshold": Param(1.5, "Factor over the baseline (+50% in the write-ups)."),
             "floor_seconds": Param(0.1, "Ignore while the p95 is below this."),
-            "min_rate": Param(0.02, "Stay quiet below this many tool calls per second."),
+            "windows": WINDOWS,
+            "min_calls": MIN_CALLS,
         },
         runbook=Runbook(
             "The slowest tool calls take much longer than usual.",
@@ -757,7 +1047,7 @@ ALERTS: tuple[AlertDef, ...] = (
         ),
         expr=_stage,
         params={
-            "threshold": Param(0.6, "Share of the time (the seed's 60%).", "ratio"),
+            "threshold": Param(0.6, "Share of the time (60% in the write-ups).", "ratio"),
             "exclude_stages": Param(
                 [],
                 "Stages never alerted on (a pipeline where one stage is expected to dominate).",
@@ -783,19 +1073,21 @@ ALERTS: tuple[AlertDef, ...] = (
         summary="Agent runs nest deeper than expected.",
         description=lambda s: (
             f"{PERCENT} of {AGENT} requests nested agents deeper than "
-            f"{s.max_depth:g} over the last 5m (threshold {pct(s.threshold)})."
+            f"{s.max_depth:g} {over(s)} (threshold {pct(s.threshold)})."
         ),
         expr=_depth,
         params={
             "max_depth": Param(
                 3,
-                "Deepest normal nesting (the seed: above 3 is a runaway loop).",
+                "Deepest normal nesting (above 3 is a runaway loop in the write-ups).",
                 "int",
                 1,
                 c.DEPTH_BUCKETS,
             ),
             "threshold": Param(0.01, "Share of requests allowed deeper.", "ratio"),
-            "min_rate": Param(0.01, "Stay quiet below this many requests per second."),
+            "windows": WINDOWS,
+            "min_events": min_events_param(3, "requests nested deeper"),
+            "z_score": z_param(2.0),
         },
         runbook=Runbook(
             "Requests spawn agents inside agents deeper than the configured depth: the classic "
@@ -841,19 +1133,20 @@ ALERTS: tuple[AlertDef, ...] = (
         tier="app",
         severity="warning",
         for_="5m",
-        summary="Handoffs per request rose week over week.",
+        summary="Requests handed to a person rose above their usual share.",
         description=lambda s: (
-            f"{where(s)} makes {NUMBER} handoffs per request over the last day, "
-            f"more than {times(s.threshold)} the same day a week ago."
+            f"{PERCENT} of the requests of {where(s)} were handed to a person {over(s)}, more "
+            f"than {times(s.threshold)} the baseline share."
         ),
-        expr=lambda x, s: (
-            f"{r.HANDOFFS_PER_REQUEST_1D} > {promql.number(s.threshold)} * "
-            f"({r.HANDOFFS_PER_REQUEST_1D} offset 1w)\nand {r.HANDOFFS_PER_REQUEST_1D} > "
-            f"{promql.number(s.floor)}{_complete(r.HANDOFFS_PER_REQUEST_1D, '8d')}"
-        ),
+        expr=_human_handoffs,
         params={
-            "threshold": Param(1.5, "Factor over the week before."),
-            "floor": Param(0.01, "Ignore while fewer requests than this are handed off.", "ratio"),
+            "threshold": Param(1.5, "Factor over the baseline share."),
+            "floor": Param(
+                0.01, "Ignore while fewer requests than this are handed to a person.", "ratio"
+            ),
+            "windows": windows_param("15m", "1h", "handoffs"),
+            "min_events": min_events_param(5, "handoffs to a person"),
+            "z_score": z_param(3.0),
         },
         runbook=Runbook(
             "More requests end in a handoff to another agent or to a person: the agents cover "
@@ -918,16 +1211,10 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="5m",
         summary="Agent runs are failing.",
         description=lambda s: (
-            f"{PERCENT} of {AGENT} runs failed over the last 5m (threshold {pct(s.threshold)})."
+            f"{PERCENT} of {AGENT} runs failed {over(s)} (threshold {pct(s.threshold)})."
         ),
-        expr=lambda x, s: (
-            f"{r.AGENT_ERROR_RATIO} > {promql.number(s.threshold)}\n"
-            f"and {r.AGENT_RUNS} > {promql.number(s.min_rate)}"
-        ),
-        params={
-            "threshold": Param(0.1, "Share of failed runs.", "ratio"),
-            "min_rate": Param(0.01, "Stay quiet below this many runs per second."),
-        },
+        expr=_agent_failures,
+        params=_failing_params(0.1, "Share of failed runs."),
         runbook=Runbook(
             "Agent runs end in an exception: a tool, a model call or the agent's own code.",
             (
@@ -946,13 +1233,13 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="2m",
         summary="Agent runs stopped.",
         description=lambda s: (
-            f"{AGENT} finishes {NUMBER} runs/s over the last 5m, where there were more "
-            f"than {s.min_rate:g}/s an hour ago."
+            f"{AGENT} finished {NUMBER} runs over the last {s.windows[0]} or "
+            f"{s.windows[1]}, where the hour before made {s.min_expected:g} or more due."
         ),
-        expr=lambda x, s: (
-            f"{r.AGENT_RUNS} == 0\nand ({r.AGENT_RUNS} offset 1h) > {promql.number(s.min_rate)}"
+        expr=lambda x, s: _stopped(
+            x, s, AGENT_RUNS, c.AGENT_DURATION.count, *x.counted(), by=(c.AGENT_NAME,)
         ),
-        params={"min_rate": Param(0.01, "Runs per second an hour ago.")},
+        params={"windows": windows_param("5m", "1h", "runs"), "min_expected": MIN_EXPECTED},
         runbook=Runbook(
             "The agent's runs (its traffic heartbeat) stopped while the app still exposes metrics.",
             (

@@ -72,6 +72,10 @@ def _new_or_increased(selector: str, window: str) -> str:
     )
 
 
+def _memory_share(x: Ctx) -> str:
+    return f"{x.infra(c.GPU_MEMORY_USED.name)} / {x.infra(c.GPU_MEMORY_TOTAL.name)}"
+
+
 ALERTS: tuple[AlertDef, ...] = (
     AlertDef(
         name="TargetDown",
@@ -132,21 +136,61 @@ ALERTS: tuple[AlertDef, ...] = (
             f"GPU {GPU} uses {{{{ $value | humanizePercentage }}}} of its "
             f"memory (threshold {s.threshold * 100:g}%)."
         ),
-        expr=lambda x, s: (
-            f"{x.infra(c.GPU_MEMORY_USED.name)} / "
-            f"{x.infra(c.GPU_MEMORY_TOTAL.name)} > {promql.number(s.threshold)}"
-        ),
-        params={"threshold": Param(0.9, "Share of the GPU's memory in use.", "ratio")},
+        expr=lambda x, s: f"{_memory_share(x)} > {promql.number(s.threshold)}",
+        params={
+            "threshold": Param(
+                0.97,
+                "Share of the GPU's memory in use. Above what inference servers reserve at "
+                "start (vLLM: 0.9 of the memory, plus the CUDA context).",
+                "ratio",
+            )
+        },
         runbook=Runbook(
-            "Used memory is above the threshold share of the GPU's total. Inference servers "
-            "that reserve memory up front (vLLM's gpu_memory_utilization is 0.9 by default) "
-            "sit here by design: raise the threshold for those nodes or select them out.",
+            "Used memory is above the threshold share of the GPU's total: the next allocation "
+            "may fail. Inference servers that reserve memory up front (vLLM's "
+            "gpu_memory_utilization is 0.9 by default) sit at about 92% by design, below the "
+            "default threshold; on such a node, growth is the sign of trouble (the memory "
+            "filling-up alert).",
             (
                 "A model or KV cache larger than planned.",
                 "A second process on the GPU.",
                 "A memory leak in a long-running worker.",
             ),
             ("Open per-process GPU memory (serve --gpu-processes).",),
+            f"{GPU_DASH} / Memory",
+        ),
+    ),
+    AlertDef(
+        name="GPUMemoryFillingUp",
+        tier="infra",
+        severity="warning",
+        for_="5m",
+        summary="GPU memory is growing towards full.",
+        description=lambda s: (
+            f"GPU {GPU} uses {{{{ $value | humanizePercentage }}}} of its memory and, at the "
+            f"growth of the last {s.lookback}, fills it within {s.horizon}."
+        ),
+        expr=lambda x, s: (
+            f"{_memory_share(x)} > {promql.number(s.floor)}\n"
+            f"and predict_linear({x.infra(c.GPU_MEMORY_USED.name)}[{s.lookback}], "
+            f"{promql.number(promql.parse_duration(s.horizon))})\n"
+            f"  >= {x.infra(c.GPU_MEMORY_TOTAL.name)}"
+        ),
+        params={
+            "lookback": Param("30m", "The growth is fitted over this window.", "duration"),
+            "horizon": Param("1h", "How far ahead to project.", "duration"),
+            "floor": Param(0.8, "Ignore while less than this share is in use.", "ratio"),
+        },
+        runbook=Runbook(
+            "Used memory has been growing steadily and will reach the GPU's total within the "
+            "horizon: a leak or a growing cache, before any allocation fails. A node whose "
+            "inference server reserved its memory at start stays flat and never fires.",
+            (
+                "A memory leak in a long-running worker (fragmentation, tensors kept alive).",
+                "A second process started on the GPU.",
+                "A server without a memory reservation whose cache grows with traffic.",
+            ),
+            ("Open per-process GPU memory (serve --gpu-processes); restart the growing one.",),
             f"{GPU_DASH} / Memory",
         ),
     ),

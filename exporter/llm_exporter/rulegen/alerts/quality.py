@@ -5,8 +5,10 @@ needs a person to look, not a page at night."""
 from __future__ import annotations
 
 from ... import catalog as c
+from ...track.tracker import INVALID, NEGATIVE
 from .. import promql
 from .. import recording as r
+from ..evidence import any_window, min_events_param, share_exceeds, windows_param, z_param
 from ..model import (
     EVALUATION,
     MODEL,
@@ -14,12 +16,72 @@ from ..model import (
     PERCENT,
     RESPONSE_MODEL,
     AlertDef,
+    Ctx,
     Param,
     Runbook,
 )
-from .common import QUALITY, pct, where
+from ..thresholds import AlertSettings
+from .common import QUALITY, over, pct, where
 
-MIN_SAMPLES = Param(20, "Stay quiet with fewer scores than this in the last hour.", "int")
+MIN_SAMPLES = Param(10, "Fewest judge scores in a window before its mean can fire.", "int",
+                    minimum=1)  # fmt: skip
+# A judge samples a few percent of the calls: an app making a few calls a minute gets a handful
+# of scores an hour, so the long window is hours.
+SCORE_WINDOWS = windows_param("1h", "3h", "scores")
+
+
+def _score_mean(x: Ctx, s: AlertSettings, compare: str) -> str:
+    """The mean judge score per criterion and model, in whichever window has min_samples."""
+    by = (c.EVALUATION_NAME, c.REQUEST_MODEL)
+
+    def holds(w: str) -> str:
+        count = x.increase(w, c.QUALITY_SCORE.base_name + "_count", c.QUALITY_SCORE.count, by=by)
+        total = x.increase(w, c.QUALITY_SCORE.base_name + "_sum", c.QUALITY_SCORE.sum, by=by)
+        mean = f"{total} / {count}"
+        return f"{mean} < {compare}\n  and {count} >= {s.min_samples}"
+
+    def few(w: str) -> str:
+        count = x.increase(w, c.QUALITY_SCORE.base_name + "_count", c.QUALITY_SCORE.count, by=by)
+        return f"{count} < {s.min_samples}"
+
+    return any_window(s.windows, holds, few)
+
+
+def _thumbs_down(x: Ctx, s: AlertSettings) -> str:
+    model, base = (c.REQUEST_MODEL,), c.FEEDBACK.base_name
+    usual = r.baseline(r.NEGATIVE_RATIO)
+    threshold = f"clamp_min({promql.number(s.threshold)} * {usual}, {promql.number(s.floor)})"
+    normal = f"clamp_min({usual}, 0.001)"
+    negative = promql.eq(c.FEEDBACK_KIND, NEGATIVE)
+
+    def holds(w: str) -> str:
+        bad = x.increase(w, f"{base}_{NEGATIVE}", c.FEEDBACK.name, negative, by=model)
+        total = x.increase(w, base, c.FEEDBACK.name, by=model)
+        return share_exceeds(bad, total, threshold, normal, s.min_events, s.z_score)
+
+    def few(w: str) -> str:
+        total = x.increase(w, base, c.FEEDBACK.name, by=model)
+        return f"{total} < {promql.number(s.min_events / s.floor)}"
+
+    return any_window(s.windows, holds, few)
+
+
+def _invalid_outputs(x: Ctx, s: AlertSettings) -> str:
+    by, base = (c.REQUEST_MODEL, c.RESPONSE_MODEL), c.OUTPUT_CHECKS.base_name
+    threshold = promql.number(s.threshold)
+    invalid = promql.eq(c.CHECK_RESULT, INVALID)
+
+    def holds(w: str) -> str:
+        bad = x.increase(w, f"{base}_{INVALID}", c.OUTPUT_CHECKS.name, invalid, by=by)
+        total = x.increase(w, base, c.OUTPUT_CHECKS.name, by=by)
+        return share_exceeds(bad, total, threshold, threshold, s.min_events, s.z_score)
+
+    def few(w: str) -> str:
+        total = x.increase(w, base, c.OUTPUT_CHECKS.name, by=by)
+        return f"{total} < {promql.number(s.min_events / s.threshold)}"
+
+    return any_window(s.windows, holds, few)
+
 
 ALERTS: tuple[AlertDef, ...] = (
     AlertDef(
@@ -29,14 +91,13 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="10m",
         summary="Judge scores of a model are low.",
         description=lambda s: (
-            f"The mean {EVALUATION} score of {MODEL} over the last hour is "
-            f"{NUMBER} (threshold {s.threshold:g})."
+            f"The mean {EVALUATION} score of {MODEL} is {NUMBER} {over(s)} "
+            f"(threshold {s.threshold:g})."
         ),
-        expr=lambda x, s: (
-            f"{r.SCORE_MEAN} < {promql.number(s.threshold)}\nand {r.SCORE_COUNT} >= {s.min_samples}"
-        ),
+        expr=lambda x, s: _score_mean(x, s, promql.number(s.threshold)),
         params={
             "threshold": Param(0.7, "Mean score, 0 to 1.", "ratio"),
+            "windows": SCORE_WINDOWS,
             "min_samples": MIN_SAMPLES,
         },
         runbook=Runbook(
@@ -64,15 +125,15 @@ ALERTS: tuple[AlertDef, ...] = (
         for_="10m",
         summary="Judge scores of a model fell against their baseline.",
         description=lambda s: (
-            f"The mean {EVALUATION} score of {MODEL} over the last hour is "
-            f"{NUMBER}, more than {s.threshold:g} below its baseline."
+            f"The mean {EVALUATION} score of {MODEL} is {NUMBER} {over(s)}, more than "
+            f"{s.threshold:g} below its baseline."
         ),
-        expr=lambda x, s: (
-            f"{r.SCORE_MEAN} < {r.baseline(r.SCORE_MEAN)} - "
-            f"{promql.number(s.threshold)}\nand {r.SCORE_COUNT} >= {s.min_samples}"
+        expr=lambda x, s: _score_mean(
+            x, s, f"{r.baseline(r.SCORE_MEAN)} - {promql.number(s.threshold)}"
         ),
         params={
             "threshold": Param(0.1, "Drop of the mean score below its baseline.", "ratio"),
+            "windows": SCORE_WINDOWS,
             "min_samples": MIN_SAMPLES,
         },
         runbook=Runbook(
@@ -87,21 +148,19 @@ ALERTS: tuple[AlertDef, ...] = (
         name="ThumbsDownRising",
         tier="quality",
         severity="warning",
-        for_="15m",
+        for_="5m",
         summary="Users give more thumbs down than usual.",
         description=lambda s: (
-            f"{PERCENT} of the feedback on {MODEL} over the last hour is "
-            f"negative, more than {s.threshold:g}x its baseline."
+            f"{PERCENT} of the feedback on {MODEL} is negative {over(s)}, more than "
+            f"{s.threshold:g}x its baseline."
         ),
-        expr=lambda x, s: (
-            f"{r.NEGATIVE_RATIO} > {promql.number(s.threshold)} * "
-            f"{r.baseline(r.NEGATIVE_RATIO)}\nand {r.NEGATIVE_RATIO} > {promql.number(s.floor)}\n"
-            f"and {r.FEEDBACK_1H} >= {s.min_samples}"
-        ),
+        expr=_thumbs_down,
         params={
             "threshold": Param(1.5, "Factor over the baseline."),
             "floor": Param(0.1, "Ignore while the negative share is below this.", "ratio"),
-            "min_samples": Param(20, "Feedback events in the last hour.", "int"),
+            "windows": windows_param("15m", "1h", "feedback events"),
+            "min_events": min_events_param(5, "thumbs down"),
+            "z_score": z_param(3.0),
         },
         runbook=Runbook(
             "The share of negative feedback rose well above its usual level.",
@@ -118,19 +177,18 @@ ALERTS: tuple[AlertDef, ...] = (
         name="StructuredOutputInvalid",
         tier="quality",
         severity="warning",
-        for_="10m",
+        for_="5m",
         summary="Structured outputs of a model are often invalid.",
         description=lambda s: (
             f"{PERCENT} of the JSON or schema outputs of {MODEL} answered by "
-            f"{RESPONSE_MODEL} were invalid over the last 15m (threshold {pct(s.threshold)})."
+            f"{RESPONSE_MODEL} were invalid {over(s)} (threshold {pct(s.threshold)})."
         ),
-        expr=lambda x, s: (
-            f"{r.INVALID_RATIO} > {promql.number(s.threshold)}\n"
-            f"and {r.CHECKS_RATE} > {promql.number(s.min_rate)}"
-        ),
+        expr=_invalid_outputs,
         params={
             "threshold": Param(0.05, "Share of invalid outputs.", "ratio"),
-            "min_rate": Param(0.01, "Checked outputs per second."),
+            "windows": windows_param("15m", "2h", "checks"),
+            "min_events": min_events_param(3, "invalid outputs"),
+            "z_score": z_param(2.0),
         },
         runbook=Runbook(
             "JSON-mode and JSON-schema outputs fail to parse or to match their schema more "

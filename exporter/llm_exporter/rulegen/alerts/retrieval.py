@@ -7,10 +7,32 @@ from __future__ import annotations
 from ... import catalog as c
 from .. import promql
 from .. import recording as r
-from ..model import NUMBER, PERCENT, SECONDS, AlertDef, Param, Runbook, label_template
-from .common import QUALITY, times
+from ..evidence import any_window, min_events_param, share_exceeds, windows_param, z_param
+from ..model import NUMBER, PERCENT, SECONDS, AlertDef, Ctx, Param, Runbook, label_template
+from ..thresholds import AlertSettings
+from .common import QUALITY, over, times
 
 SOURCE = label_template(c.DATA_SOURCE)
+
+
+def _empty_rising(x: Ctx, s: AlertSettings) -> str:
+    """Empty results above twice their baseline share, with enough of them behind it."""
+    source, docs = (c.DATA_SOURCE,), c.RETRIEVAL_DOCUMENTS
+    usual = r.baseline(r.EMPTY_RATIO)
+    threshold = f"clamp_min({promql.number(s.threshold)} * {usual}, {promql.number(s.floor)})"
+    normal = f"clamp_min({usual}, 0.001)"
+
+    def queries(w: str) -> str:
+        return x.increase(w, f"{docs.name}_queries", docs.count, by=source)
+
+    def holds(w: str) -> str:
+        empty = x.increase(w, f"{docs.name}_empty", docs.bucket, promql.le(0), by=source)
+        return share_exceeds(empty, queries(w), threshold, normal, s.min_events, s.z_score)
+
+    few = promql.number(s.min_events / s.floor)
+    return any_window(s.windows, holds, lambda w: f"{queries(w)} < {few}")
+
+
 MIN_RATE = Param(0.02, "Stay quiet below this many retrieval queries per second.")
 
 ALERTS: tuple[AlertDef, ...] = (
@@ -22,18 +44,16 @@ ALERTS: tuple[AlertDef, ...] = (
         keep_firing_for="10m",
         summary="More retrieval queries come back empty than usual.",
         description=lambda s: (
-            f"{PERCENT} of the queries to {SOURCE} returned no document over the last 15m, more "
+            f"{PERCENT} of the queries to {SOURCE} returned no document {over(s)}, more "
             f"than {times(s.threshold)} its baseline."
         ),
-        expr=lambda x, s: (
-            f"{r.EMPTY_RATIO} > {promql.number(s.threshold)} * {r.baseline(r.EMPTY_RATIO)}\n"
-            f"and {r.EMPTY_RATIO} > {promql.number(s.floor)}\n"
-            f"and {r.RETRIEVALS} > {promql.number(s.min_rate)}"
-        ),
+        expr=_empty_rising,
         params={
             "threshold": Param(2.0, "Factor over the baseline."),
             "floor": Param(0.05, "Ignore while fewer queries than this come back empty.", "ratio"),
-            "min_rate": MIN_RATE,
+            "windows": windows_param("15m", "1h", "queries"),
+            "min_events": min_events_param(5, "empty results"),
+            "z_score": z_param(3.0),
         },
         runbook=Runbook(
             "The share of retrieval queries that return no document at all rose well above "

@@ -1,0 +1,97 @@
+"""Enough events behind an alert: statistical guards that scale with an application's volume.
+
+A ratio of a handful of events is noise: one invalid JSON answer among 15 checks is 7%, and a
+5-minute p95 of 12 calls is the slowest of them. Each guarded alert therefore looks at two
+windows, a short one (the 5 minutes of the LLM KPI write-ups) and a long one, and fires on
+whichever has the evidence:
+
+* a share (errors, timeouts, thumbs down, invalid outputs) must be above its threshold, come
+  from at least ``min_events`` bad events, and pass a one-sided binomial z-test against the
+  share that is normal (the threshold, or the baseline): ``(k - n p) / sqrt(n p (1 - p)) > z``;
+* a silence (no calls, no agent runs) counts only in a window where, at the rate of the hour
+  before, at least ``min_expected`` events were due (the chance of none by luck is e^-min);
+* a quantile or mean needs ``min_calls`` calls in its window.
+
+At a few hundred calls a minute the short window decides, within minutes; at one or two a
+minute only the long window has the events, and detection takes correspondingly longer (the
+runbook's table says how long). Each window's expression is complete on its own, so ``or``
+keeps whichever holds and the alert's value is that window's figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from . import promql
+from .model import Param
+
+# A window -> the expression of a count (or a rate) over that window.
+Over = Callable[[str], str]
+
+WINDOW_HELP = "Windows read (short, long): the short one decides at volume, the long one when "
+
+
+def z_param(default: float) -> Param:
+    return Param(default, "Standard deviations a window's count must stand from what is "
+                 "normal (z-test); 2 leaves about 1 chance in 44 per window, 3 about 1 in "
+                 "740.")  # fmt: skip
+
+
+def windows_param(short: str, long: str, what: str) -> Param:
+    return Param([short, long], WINDOW_HELP + f"{what} are too few in the short one.", "windows")
+
+
+def min_events_param(default: int, what: str) -> Param:
+    return Param(default, f"Fewest {what} in a window before it can fire.", "int", minimum=1)
+
+
+# A page must not come from a blip: two bad minutes keep a 5-minute window above its threshold
+# for five minutes after they end, long enough for any ``for``. The short window's condition must
+# therefore also hold over the last STILL, which clears as soon as the blip does; the long
+# window needs no such check, since a blip is a small part of it.
+STILL = "2m"
+
+
+def any_window(windows: Sequence[str], condition: Callable[[str], str],
+               sparse: Callable[[str], str] | None = None) -> str:  # fmt: skip
+    """``condition`` over each window, joined with ``or``. With ``sparse`` (a window -> "the
+    short window holds too few events" condition), the long window is read only where the short
+    one is sparse: at volume the short window alone decides, so neither a blip that the short
+    window's guard rejects nor the tail of an incident that has ended can hold an alert through
+    the long one."""
+    short, *longer = windows
+    parts = [f"(\n  {condition(short)}\n)"]
+    for w in longer:
+        gate = f"\n  and {sparse(short)}" if sparse is not None else ""
+        parts.append(f"(\n  {condition(w)}{gate}\n)")
+    return "\nor\n".join(parts)
+
+
+def share_exceeds(bad: str, total: str, threshold: str, normal: str, min_events: int,
+                  z: float) -> str:  # fmt: skip
+    """``bad / total`` is above ``threshold``, from at least ``min_events`` bad events, and a
+    binomial z-test says the share ``normal`` cannot explain it. ``bad`` and ``total`` are
+    counts over one window with the same labels; ``threshold`` and ``normal`` are numbers or
+    vectors with those labels."""
+    return (f"{bad} / {total} > {threshold}\n  and {bad} >= {min_events}\n"
+            f"  and ({bad} - {total} * {normal}) / sqrt({total} * {normal} * (1 - {normal})) "
+            f"> {promql.number(z)}")  # fmt: skip
+
+
+def count_falls_short(observed: str, expected: str, keep: float, z: float) -> str:
+    """``observed`` is below ``keep`` times ``expected`` and a Poisson z-test says normal
+    variation cannot explain the shortfall: ``(expected - observed) / sqrt(expected) > z``."""
+    return (f"{observed} < {promql.number(keep)} * {expected}\n"
+            f"  and ({expected} - {observed}) / sqrt({expected}) > {promql.number(z)}")  # fmt: skip
+
+
+def count_exceeds(observed: str, expected: str, factor: float, z: float) -> str:
+    """``observed`` is above ``factor`` times ``expected`` and above what Poisson variation
+    around ``factor * expected`` explains."""
+    return (f"{observed} > {promql.number(factor)} * {expected}\n"
+            f"  and ({observed} - {promql.number(factor)} * {expected}) / "
+            f"sqrt({promql.number(factor)} * {expected} + 1) > {promql.number(z)}")  # fmt: skip
+
+
+def seconds(window: str) -> str:
+    return promql.number(promql.parse_duration(window))
