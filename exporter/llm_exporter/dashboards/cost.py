@@ -46,7 +46,7 @@ def build(config: Config) -> Dashboard:
     ))  # fmt: skip
     unit = Row("Per request", (
         Panel("Cost per request", "Mean spend per call by model. Doubling after a prompt or "
-              "routing change is the seed's alert.", "currencyUSD",
+              "routing change is an alert in the LLM cost write-ups.", "currencyUSD",
               (Target(f"{q.sum_rate((MODEL,), cost, q.LLM)}\n/\n"
                       f"{q.sum_rate((MODEL,), c.OPERATION_DURATION.count, q.LLM, *counted)}",
                       "{{gen_ai_request_model}}"),), decimals=5),

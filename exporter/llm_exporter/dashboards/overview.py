@@ -1,6 +1,6 @@
-"""LLM overview: the ten core KPIs of the seeds (agent traffic, generations by model, tool calls
-and duration, tokens, cost, latency and first chunk, stage durations, errors by class, agent
-depth and invocations, handoffs), plus retries, context windows and the exporter's health."""
+"""LLM overview: the ten core KPIs of the field write-ups (agent traffic, generations by model,
+tool calls and duration, tokens, cost, latency and first chunk, stage durations, errors by class,
+agent depth and invocations, handoffs), plus retries, context windows and the exporter's health."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What each incident the demo can stage changes: simulator knobs and workload conditions.
 
 The same incidents drive the rule pack's end-to-end test and the dashboards' checks; each one is
-a failure the seeds describe.
+a failure the LLM observability write-ups describe.
 """
 
 from __future__ import annotations

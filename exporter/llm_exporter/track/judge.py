@@ -28,7 +28,9 @@ log = logging.getLogger("llm_exporter.judge")
 
 CRITERIA = ("faithfulness", "relevance", "safety")
 QUEUED, DROPPED = "queued", "dropped"
-DEFAULT_SAMPLE_RATE = 0.05  # the seeds' figure: enough to see a quality drop within minutes
+DEFAULT_SAMPLE_RATE = (
+    0.05  # the figure LLM-as-a-judge write-ups use: enough to see a quality drop within minutes
+)
 
 _INSTRUCTIONS = (
     "You grade an AI assistant's answer. For each criterion give a score from 0.0 (worst) to "
