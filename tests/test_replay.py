@@ -212,3 +212,12 @@ def test_replay_cli_refuses_rules_promtool_cannot_load(tmp_path: Path) -> None:
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"llm-exporter: error: {tmp_path}: promtool cannot use the rules: ")
     assert "could not parse expression" in line
+
+
+def test_a_config_error_crosses_a_process_boundary_whole() -> None:
+    """The replay runs worlds in worker processes; their ConfigError must reach the CLI as one
+    line, not as a BrokenProcessPool traceback."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ConfigError("promtool", None, "too many samples")))
+    assert isinstance(error, ConfigError) and str(error) == "promtool: too many samples"

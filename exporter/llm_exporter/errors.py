@@ -16,3 +16,8 @@ class ConfigError(Exception):
         self.problem = problem
         where = f"{source}: {key}" if key else source
         super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str | None, str]]:
+        # Rebuilt from its three parts: the replay raises it in worker processes, and pickle's
+        # default (the message alone) cannot call this __init__.
+        return (ConfigError, (self.source, self.key, self.problem))
