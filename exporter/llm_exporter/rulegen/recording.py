@@ -47,7 +47,6 @@ RESPONSE_OPS = "response_model:gen_ai_client_operations:rate5m"
 RETRIES_PER_OP = f"model:{c.RETRIES.base_name}:per_operation_rate5m"
 CONTEXT_P95 = f"model:{c.CONTEXT_WINDOW_USAGE.name}:p95_5m"
 TOOL_CALLS = "tool:gen_ai_execute_tool_calls:rate5m"
-TOOL_P95 = f"tool:{c.TOOL_DURATION.name}:p95_5m"
 STAGE_SHARE = f"stage:{c.STAGE_DURATION.name}:share5m"
 AGENT_RUNS = "agent:gen_ai_invoke_agent_runs:rate5m"
 FANOUT_MEAN = f"agent:{c.AGENT_CHILD_INVOCATIONS.name}:mean_rate5m"
@@ -243,14 +242,11 @@ def _retrieval_rules(x: Ctx) -> list[Record]:
 def _tool_and_agent_rules(x: Ctx) -> list[Record]:
     tool, agent = c.TOOL_NAME, c.AGENT_NAME
     calls = f"sum {x.by(tool)} ({_rate(x.app(c.TOOL_DURATION.count))})"
-    tool_ok = x.app(c.TOOL_DURATION.bucket, promql.eq(c.ERROR_TYPE, ""))
     stage_time = f"sum {x.by(c.STAGE)} ({_rate(x.app(c.STAGE_DURATION.sum))})"
     runs = f"sum {x.by(agent)} ({_rate(x.app(c.AGENT_DURATION.count, *x.counted()))})"
     to_human = x.app(c.HANDOFFS.name, promql.eq(c.HANDOFF_TARGET, HUMAN))
     return [
         Record(TOOL_CALLS, calls),
-        Record(TOOL_P95, defined(
-            f"histogram_quantile(0.95, sum {x.by(tool, 'le')} ({_rate(tool_ok)}))")),
         Record(STAGE_SHARE, f"{stage_time} / {x.on()} group_left sum {x.by()} ({stage_time})"),
         Record(AGENT_RUNS, runs),
         Record(FANOUT_MEAN, defined(_mean(x, c.AGENT_CHILD_INVOCATIONS, (agent,), RATE))),
