@@ -66,7 +66,7 @@ bench: install  ## Overhead per LLM call, /metrics at scale, load, a label flood
 dashboards: install  ## Regenerate the Grafana dashboards in grafana/dashboards from the thresholds file
 	$(RUN) llm-exporter dashboards generate --config rules/thresholds.yaml --out grafana/dashboards
 
-replay: install-tools  ## Replay 5 seeded worlds (normal week, every incident by day and night) through the rule pack (~45 min on 2 cores)
+replay: install-tools  ## Replay 5 seeded worlds (normal week, every incident by day and night) through the rule pack (~75 min on 2 cores)
 	$(RUN) llm-exporter replay
 
 up: install  ## Start the demo, Prometheus, Alertmanager and a webhook receiver on loopback
