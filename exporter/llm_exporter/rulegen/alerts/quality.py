@@ -47,40 +47,37 @@ def _score_mean(x: Ctx, s: AlertSettings, compare: str) -> str:
     return any_window(s.windows, holds, few)
 
 
-def _thumbs_down(x: Ctx, s: AlertSettings) -> str:
-    model, base = (c.REQUEST_MODEL,), c.FEEDBACK.base_name
-    usual = r.baseline(r.NEGATIVE_RATIO)
-    threshold = f"clamp_min({promql.number(s.threshold)} * {usual}, {promql.number(s.floor)})"
-    normal = f"clamp_min({usual}, 0.001)"
-    negative = promql.eq(c.FEEDBACK_KIND, NEGATIVE)
+def _share_of(x: Ctx, s: AlertSettings, spec: c.MetricSpec, by: tuple[str, ...],
+              bad: promql.Matcher, threshold: str, normal: str, least: float) -> str:  # fmt: skip
+    """The share of a counter's events matching ``bad`` (recorded as <base>_<value>), with the
+    guards of evidence.py; the long window is read where the short one holds too few events for
+    min_events at the share ``least``."""
+    base = spec.base_name
+
+    def total(w: str) -> str:
+        return x.increase(w, base, spec.name, by=by)
 
     def holds(w: str) -> str:
-        bad = x.increase(w, f"{base}_{NEGATIVE}", c.FEEDBACK.name, negative, by=model)
-        total = x.increase(w, base, c.FEEDBACK.name, by=model)
-        return share_exceeds(bad, total, threshold, normal, s.min_events, s.z_score)
+        matched = x.increase(w, f"{base}_{bad.value}", spec.name, bad, by=by)
+        return share_exceeds(matched, total(w), threshold, normal, s.min_events, s.z_score)
 
-    def few(w: str) -> str:
-        total = x.increase(w, base, c.FEEDBACK.name, by=model)
-        return f"{total} < {promql.number(s.min_events / s.floor)}"
+    few = promql.number(s.min_events / least)
+    return any_window(s.windows, holds, lambda w: f"{total(w)} < {few}")
 
-    return any_window(s.windows, holds, few)
+
+def _thumbs_down(x: Ctx, s: AlertSettings) -> str:
+    usual = r.baseline(r.NEGATIVE_RATIO)
+    threshold = f"clamp_min({promql.number(s.threshold)} * {usual}, {promql.number(s.floor)})"
+    negative = promql.eq(c.FEEDBACK_KIND, NEGATIVE)
+    return _share_of(x, s, c.FEEDBACK, (c.REQUEST_MODEL,), negative, threshold,
+                     f"clamp_min({usual}, 0.001)", s.floor)  # fmt: skip
 
 
 def _invalid_outputs(x: Ctx, s: AlertSettings) -> str:
-    by, base = (c.REQUEST_MODEL, c.RESPONSE_MODEL), c.OUTPUT_CHECKS.base_name
     threshold = promql.number(s.threshold)
     invalid = promql.eq(c.CHECK_RESULT, INVALID)
-
-    def holds(w: str) -> str:
-        bad = x.increase(w, f"{base}_{INVALID}", c.OUTPUT_CHECKS.name, invalid, by=by)
-        total = x.increase(w, base, c.OUTPUT_CHECKS.name, by=by)
-        return share_exceeds(bad, total, threshold, threshold, s.min_events, s.z_score)
-
-    def few(w: str) -> str:
-        total = x.increase(w, base, c.OUTPUT_CHECKS.name, by=by)
-        return f"{total} < {promql.number(s.min_events / s.threshold)}"
-
-    return any_window(s.windows, holds, few)
+    return _share_of(x, s, c.OUTPUT_CHECKS, (c.REQUEST_MODEL, c.RESPONSE_MODEL), invalid,
+                     threshold, threshold, s.threshold)  # fmt: skip
 
 
 ALERTS: tuple[AlertDef, ...] = (
