@@ -294,8 +294,11 @@ WEIGHTS = {
 PARTS = {HUMAN_SHARE: (HUMAN_HANDOFFS, REQUESTS)}
 BASELINED = (*WEIGHTS, *PARTS)
 # Baselines read one point per 15 minutes (672 a week): enough for a weekly average, and within
-# promtool's 10,000-sample budget a query may load with a few models.
+# promtool's 10,000-sample budget a query may load with a few models. Judge scores are per
+# criterion and model, hourly means already: one point an hour (168 a week) keeps three models of
+# three criteria under that budget too.
 STEP = "15m"
+STEPS = {SCORE_MEAN: "1h"}
 
 
 def _hourly_quantiles(x: Ctx) -> None:
@@ -316,9 +319,13 @@ def baseline_rules(x: Ctx) -> list[Record]:
     group."""
     _hourly_quantiles(x)
     span = f"{x.config.baseline_window}:{STEP}"
+
+    def over(n: str) -> str:
+        return f"{x.config.baseline_window}:{STEPS.get(n, STEP)}"
+
     rules = [
-        Record(baseline(n), defined(f"sum_over_time(({n} * {w})[{span}])\n/ "
-                                    f"sum_over_time(({w} and {n})[{span}])"))
+        Record(baseline(n), defined(f"sum_over_time(({n} * {w})[{over(n)}])\n/ "
+                                    f"sum_over_time(({w} and {n})[{over(n)}])"))
         for n, w in WEIGHTS.items()
     ]  # fmt: skip
     rules += [
