@@ -84,7 +84,8 @@ FAST = "model:gen_ai_client_operations_under_latency_threshold:rate5m"
 
 # The calls an hour usually brings at this time of day, from the hour around this time yesterday
 # and a week ago: the higher of the two (what a surge must beat) and the lower (what a drop must
-# fall below). Mondays compare with last Monday as well as with Sunday, nights with nights.
+# fall below). Mondays compare with last Monday as well as with Sunday, nights with nights; in a
+# deployment's first week, with no last week to read, there is no usual and these alerts wait.
 USUAL_OPS_HIGH = "app:gen_ai_client_operations:usual_high_rate1h"
 USUAL_OPS_LOW = "app:gen_ai_client_operations:usual_low_rate1h"
 SEASONS = ("1d", "1w")
@@ -136,12 +137,15 @@ def defined(expr: str) -> str:
 
 
 def larger(a: str, b: str) -> str:
-    """The larger of two vectors with the same labels, or whichever exists."""
-    return f"({a} >= {b} or {b}) or {a}"
+    """The larger of two vectors with the same labels; nothing where either is missing, so a
+    comparison with "yesterday and last week" waits for a week of history instead of judging a
+    Monday against a Sunday alone."""
+    return f"({a} >= {b}) or ({b} > {a})"
 
 
 def smaller(a: str, b: str) -> str:
-    return f"({a} <= {b} or {b}) or {a}"
+    """The smaller of two vectors with the same labels; nothing where either is missing."""
+    return f"({a} <= {b}) or ({b} < {a})"
 
 
 def same_hour(series: str, season: str) -> str:

@@ -22,6 +22,7 @@ from ..evidence import (
     count_exceeds,
     count_falls_short,
     min_events_param,
+    quantile_exceeds,
     seconds,
     share_exceeds,
     windows_param,
@@ -122,12 +123,12 @@ def _failing_params(threshold: float, help_text: str) -> dict[str, Param]:
 
 
 def _latency(x: Ctx, s: S, q: float, compare: str) -> str:
-    """The ``q`` latency quantile of successful calls ({value} in ``compare``, and the median
-    as {p50}), in whichever window holds min_calls."""
+    """The ``q`` latency quantile of successful calls ({value} in ``compare``, the median as
+    {p50}, their number as {calls}), in whichever window holds min_calls."""
 
     def over(w: str) -> str:
         value = x.llm_quantile(q, w, c.OPERATION_DURATION, OK)
-        held = compare.replace("{value}", value)
+        held = compare.replace("{value}", value).replace("{calls}", x.llm_calls(w, SUCCEEDED, OK))
         if "{p50}" in held:
             held = held.replace("{p50}", x.llm_quantile(0.5, w, c.OPERATION_DURATION, OK))
         return held
@@ -513,12 +514,21 @@ ALERTS: tuple[AlertDef, ...] = (
             x,
             s,
             0.95,
-            f"{{value}} > {promql.number(s.threshold)} * {r.baseline(r.HOURLY_LATENCY[95])}\n"
-            f"  and {{value}} > {promql.number(s.floor_seconds)}",
+            quantile_exceeds(
+                "{value}",
+                r.baseline(r.HOURLY_LATENCY[95]),
+                r.baseline(r.HOURLY_LATENCY[50]),
+                s.threshold,
+                "{calls}",
+                s.z_score,
+                0.95,
+            )
+            + f"\n  and {{value}} > {promql.number(s.floor_seconds)}",
         ),
         params=_latency_params(
             Param(1.2, "Factor over the baseline (20% in the LLM KPI write-ups)."),
             ("floor_seconds", FLOOR_SECONDS),
+            ("z_score", z_param(3.0)),
         ),
         runbook=Runbook(
             "p95 latency is more than the threshold factor above its average over the baseline "
@@ -648,7 +658,8 @@ ALERTS: tuple[AlertDef, ...] = (
             "z_score": z_param(3.0),
         },
         runbook=Runbook(
-            "Calls per second are several times their usual level: a flash crowd, or a loop.",
+            "Calls per second are several times their usual level for this hour: a flash "
+            "crowd, or a loop. It needs a week of history (last week's hour) before it can fire.",
             (
                 "An agent or retry loop calling the model repeatedly.",
                 "A batch job or a client retrying aggressively.",
@@ -677,7 +688,7 @@ ALERTS: tuple[AlertDef, ...] = (
         },
         runbook=Runbook(
             "Calls per second fell below half of both the same time yesterday and a week ago, "
-            "outside the configured quiet hours.",
+            "outside the configured quiet hours. It needs a week of history before it can fire.",
             (
                 "An outage upstream of the LLM calls (front end, auth, queue).",
                 "A deploy that broke one path of the app.",
@@ -807,15 +818,15 @@ ALERTS: tuple[AlertDef, ...] = (
             f"{r.TOKENS_1H} > {promql.number(s.threshold)} * ("
             f"{r.larger(f'{r.TOKENS_1H} offset 1d', f'{r.TOKENS_1H} offset 1w')})\n"
             f"and {r.TOKENS_1H} > {promql.number(s.min_tokens)}"
-            f"{_complete(r.TOKENS_1H, '25h')}"
+            f"{_complete(r.TOKENS_1H, '169h')}"
         ),
         params={
             "threshold": Param(2.0, "Factor over the same hour (2x in the write-ups)."),
             "min_tokens": Param(10000, "Stay quiet below this many tokens an hour."),
         },
         runbook=Runbook(
-            "This hour's tokens are more than double the same hour a day ago: traffic, prompt "
-            "size or a loop.",
+            "This hour's tokens are more than double the same hour a day ago and a week ago: "
+            "traffic, prompt size or a loop. It needs a week of history before it can fire.",
             (
                 "A traffic surge (see generations).",
                 "Tokens per request up (prompt change).",

@@ -4,6 +4,8 @@ needs a person to look, not a page at night."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ... import catalog as c
 from ...track.tracker import INVALID, NEGATIVE
 from .. import promql
@@ -30,21 +32,34 @@ MIN_SAMPLES = Param(10, "Fewest judge scores in a window before its mean can fir
 SCORE_WINDOWS = windows_param("1h", "3h", "scores")
 
 
-def _score_mean(x: Ctx, s: AlertSettings, compare: str) -> str:
-    """The mean judge score per criterion and model, in whichever window has min_samples."""
+def _score_mean(x: Ctx, s: AlertSettings, low: Callable[[str, str], str]) -> str:
+    """The mean judge score per criterion and model, in whichever window has min_samples;
+    ``low(mean, count)`` says when it is too low."""
     by = (c.EVALUATION_NAME, c.REQUEST_MODEL)
 
     def holds(w: str) -> str:
         count = x.increase(w, c.QUALITY_SCORE.base_name + "_count", c.QUALITY_SCORE.count, by=by)
         total = x.increase(w, c.QUALITY_SCORE.base_name + "_sum", c.QUALITY_SCORE.sum, by=by)
-        mean = f"{total} / {count}"
-        return f"{mean} < {compare}\n  and {count} >= {s.min_samples}"
+        return f"{low(f'{total} / {count}', count)}\n  and {count} >= {s.min_samples}"
 
     def few(w: str) -> str:
         count = x.increase(w, c.QUALITY_SCORE.base_name + "_count", c.QUALITY_SCORE.count, by=by)
         return f"{count} < {s.min_samples}"
 
     return any_window(s.windows, holds, few)
+
+
+def _score_dropping(x: Ctx, s: AlertSettings) -> str:
+    """The mean is ``threshold`` below its baseline, and by more than the noise of a mean of
+    ``count`` scores: at 10 scores with a spread of 0.15 a mean wanders 0.05 on its own."""
+    baseline = r.baseline(r.SCORE_MEAN)
+
+    def low(mean: str, count: str) -> str:
+        return (f"{mean} < {baseline} - {promql.number(s.threshold)}\n"
+                f"  and {baseline} - {mean} > {promql.number(s.z_score * s.spread)} "
+                f"/ sqrt({count})")  # fmt: skip
+
+    return _score_mean(x, s, low)
 
 
 def _share_of(x: Ctx, s: AlertSettings, spec: c.MetricSpec, by: tuple[str, ...],
@@ -91,7 +106,7 @@ ALERTS: tuple[AlertDef, ...] = (
             f"The mean {EVALUATION} score of {MODEL} is {NUMBER} {over(s)} "
             f"(threshold {s.threshold:g})."
         ),
-        expr=lambda x, s: _score_mean(x, s, promql.number(s.threshold)),
+        expr=lambda x, s: _score_mean(x, s, lambda m, _n: f"{m} < {promql.number(s.threshold)}"),
         params={
             "threshold": Param(0.7, "Mean score, 0 to 1.", "ratio"),
             "windows": SCORE_WINDOWS,
@@ -125,13 +140,18 @@ ALERTS: tuple[AlertDef, ...] = (
             f"The mean {EVALUATION} score of {MODEL} is {NUMBER} {over(s)}, more than "
             f"{s.threshold:g} below its baseline."
         ),
-        expr=lambda x, s: _score_mean(
-            x, s, f"{r.baseline(r.SCORE_MEAN)} - {promql.number(s.threshold)}"
-        ),
+        expr=_score_dropping,
         params={
             "threshold": Param(0.1, "Drop of the mean score below its baseline.", "ratio"),
             "windows": SCORE_WINDOWS,
             "min_samples": MIN_SAMPLES,
+            "spread": Param(
+                0.2,
+                "Standard deviation of a single score (0.15 to 0.2 for rubric scores from 0 "
+                "to 1), for the noise test.",
+                "ratio",
+            ),
+            "z_score": z_param(3.0),
         },
         runbook=Runbook(
             "Scores are still above the absolute threshold but fell clearly below their own "
