@@ -57,7 +57,9 @@ def minutes_to_detect(s: AlertSettings, incident: Incident, rate: float) -> floa
             inside = min(minute, length)
             total = rate * length
             bad = rate * (incident.bad * inside + incident.normal * (length - inside))
-            z = (bad - total * null) / math.sqrt(total * null * (1 - null))
+            # the arcsine-scale test of evidence.share_exceeds
+            arcsine = math.asin(math.sqrt(bad / total)) - math.asin(math.sqrt(null))
+            z = 2 * math.sqrt(total) * arcsine
             held = bad / total > threshold and bad >= s.min_events and z > s.z_score
             if window == short and incident.confirmed:  # the last STILL must be bad too
                 held = held and minute >= _minutes(STILL)

@@ -83,12 +83,16 @@ def _evidence_section(config: Config) -> list[str]:
         "7%. The share alerts (errors, timeouts, tool errors, depth, thumbs down, invalid "
         "outputs, handoffs to a person) therefore fire only with enough events behind them: "
         "above the threshold, from at least `min_events` bad events, and past a binomial "
-        "z-test (`z_score`) against the share that is normal. Each reads a short window (the "
-        "5 minutes of the LLM KPI write-ups) and a long one (`windows`), and fires on whichever "
-        "holds the evidence: a large app is paged from the short window within minutes, a "
-        "small one from the long window later. Quantile and mean alerts need `min_calls` in "
-        "their window; silence alerts count only where the hour before made `min_expected` "
-        "events due; surges and drops compare with the same hour yesterday and a week ago.",
+        "test (`z_score` standard deviations, on the arcsine scale, which keeps its promise "
+        "at a handful of events) against the share that is normal. Each reads a short window "
+        "(the 5 minutes of the LLM KPI write-ups) and a long one (`windows`), and fires on "
+        "whichever holds the evidence: a large app is paged from the short window within "
+        "minutes, a small one from the long window later. Quantile and mean alerts need "
+        "`min_calls` in their window, and a latency regression or a judge-score drop must also "
+        "stand out from the noise of that many calls or scores (a p95 of 50 calls wanders "
+        "about 13% on its own); silence alerts count only where the hour before made "
+        "`min_expected` events due; surges and drops compare with the same hour yesterday and "
+        "a week ago, so they wait for a deployment's second week.",
         "",
         "Minutes from an incident's start to the page, in expectation, for the default "
         "windows and guards (real traffic is noisier):",
