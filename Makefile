@@ -28,9 +28,10 @@ test: install-tools  ## Run the test suite
 test-openai3: install-tools  ## The SDK-facing tests again, on openai 3.x (the lock pins 2.x for openlit)
 	$(RUN) --with 'openai>=3,<4' pytest -q tests/test_openai_instrumentation.py tests/test_simulator.py
 
-lint: install  ## ruff lint and format check
+lint: install  ## ruff lint and format check, mypy type check of the package
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy
 
 format: install  ## Apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .

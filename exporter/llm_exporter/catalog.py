@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 
 class Kind(str, enum.Enum):
@@ -24,8 +25,9 @@ class Kind(str, enum.Enum):
 # How prometheus_client's multiprocess mode merges one gauge's values across processes (see
 # llm_exporter.multiprocess). Every gauge or info family that application processes record
 # declares one; the "live" modes drop the values of processes that have exited.
-MULTIPROCESS_MODES = ("livesum", "livemax", "livemin", "liveall", "livemostrecent",
-                      "sum", "max", "min", "all", "mostrecent")  # fmt: skip
+MultiprocessMode = Literal["livesum", "livemax", "livemin", "liveall", "livemostrecent",
+                           "sum", "max", "min", "all", "mostrecent"]  # fmt: skip
+MULTIPROCESS_MODES: tuple[MultiprocessMode, ...] = get_args(MultiprocessMode)
 
 
 class Origin(str, enum.Enum):
@@ -96,7 +98,7 @@ class MetricSpec:
     max_label_sets: int | None = None
     # Gauges and info metrics recorded in application processes: how multiprocess mode merges
     # them. "" for families only custom collectors produce (the GPU gauges).
-    multiprocess_mode: str = ""
+    multiprocess_mode: MultiprocessMode | Literal[""] = ""
     notes: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

@@ -14,13 +14,18 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from prometheus_client import REGISTRY
 
 from . import __version__, catalog
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .replay.run import WorldResult
 
 log = logging.getLogger("llm_exporter")
 
@@ -138,7 +143,7 @@ def _check_environment(instrumenting: bool) -> None:
     one line and exit 2, not a traceback from deep inside the first scrape or call."""
     from .guard import GuardSettings
 
-    readers = [GuardSettings.from_env]
+    readers: list[Callable[[], object]] = [GuardSettings.from_env]
     if instrumenting:
         from .cost.attribution import AttributionSettings
         from .cost.users import UserBudgetSettings
@@ -348,7 +353,7 @@ def _world_names() -> tuple[str, ...]:
     return tuple(w.name for w in WORLDS)
 
 
-def _incident_names() -> tuple[str, ...]:
+def _replay_incident_names() -> tuple[str, ...]:
     from .replay.incidents import INCIDENTS
 
     return tuple(i.name for i in INCIDENTS)
@@ -357,7 +362,7 @@ def _incident_names() -> tuple[str, ...]:
 @cli.command()
 @click.option("--world", "worlds", multiple=True, type=click.Choice(_world_names()),
               help="Replay only this world (repeatable). Default: all.")  # fmt: skip
-@click.option("--incident", "incidents", multiple=True, type=click.Choice(_incident_names()),
+@click.option("--incident", "incidents", multiple=True, type=click.Choice(_replay_incident_names()),
               help="Stage only this incident (repeatable). Default: all.")  # fmt: skip
 @click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Worlds replayed at once (one promtool process each).")  # fmt: skip
@@ -384,7 +389,7 @@ def replay(worlds: tuple[str, ...], incidents: tuple[str, ...], jobs: int, rules
     chosen = [w for w in WORLDS if not worlds or w.name in worlds]
     options = Options(incidents, days_history, days_normal)
 
-    def progress(r) -> None:  # type: ignore[no-untyped-def]
+    def progress(r: WorldResult) -> None:
         # Each world's figures as soon as it is done: a full replay takes a while.
         click.echo("\n".join(world_section(r)) + "\n")
         sys.stdout.flush()
@@ -465,7 +470,9 @@ def estimate(inputs: Path, current: Path, candidate: Path, model: str, limit: in
 
 
 @contextlib.contextmanager
-def _estimate_endpoint(base_url: str | None, use_simulator: bool, max_output_tokens: int | None):  # type: ignore[no-untyped-def]
+def _estimate_endpoint(
+    base_url: str | None, use_simulator: bool, max_output_tokens: int | None
+) -> Iterator[tuple[Any, str]]:
     """(openai client, its name for the report): a provider when one is configured, else the
     simulator in this process."""
     import openai

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import platform
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -21,7 +21,6 @@ from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     InfoMetricFamily,
-    Metric,
 )
 
 from . import __version__, catalog, multiprocess
@@ -30,6 +29,9 @@ from .guard import GuardedFamily, GuardSettings
 from .lazy import Lazy
 
 log = logging.getLogger("llm_exporter")
+
+# What metric_family() makes: the empty family of a custom collector.
+Family = CounterMetricFamily | GaugeMetricFamily | InfoMetricFamily
 
 
 def create_metric(
@@ -44,15 +46,17 @@ def create_metric(
     if spec.kind is Kind.COUNTER:
         return Counter(spec.base_name, spec.help, spec.labels, **common)
     if spec.kind is Kind.HISTOGRAM:
-        return Histogram(spec.base_name, spec.help, spec.labels, buckets=spec.buckets, **common)
+        buckets = spec.buckets if spec.buckets is not None else Histogram.DEFAULT_BUCKETS
+        return Histogram(spec.base_name, spec.help, spec.labels, buckets=buckets, **common)
     if shared and not spec.multiprocess_mode:
         raise ValueError(f"{spec.name}: a {spec.kind.value} recorded in multiprocess mode needs "
                          "a multiprocess_mode in the catalog")  # fmt: skip
-    mode = {"multiprocess_mode": spec.multiprocess_mode or "all"}
+    mode = spec.multiprocess_mode or "all"
     if spec.kind is Kind.GAUGE:
-        return Gauge(spec.base_name, spec.help, spec.labels, **common, **mode)
+        return Gauge(spec.base_name, spec.help, spec.labels, multiprocess_mode=mode, **common)
     if shared:
-        return InfoGauge(spec, Gauge(spec.name, spec.help, spec.labels, **common, **mode))
+        gauge = Gauge(spec.name, spec.help, spec.labels, multiprocess_mode=mode, **common)
+        return InfoGauge(spec, gauge)
     # An info metric's "labels" are its keys, given once through .info().
     return Info(spec.base_name, spec.help, registry=registry)
 
@@ -80,7 +84,7 @@ class InfoGauge:
             self._current = key
 
 
-def metric_family(spec: MetricSpec) -> Metric:
+def metric_family(spec: MetricSpec) -> Family:
     """An empty family for a custom collector's ``collect()``, with the spec's label names.
 
     prometheus_client adds ``_total`` to counters and ``_info`` to info metrics itself, so they
@@ -93,6 +97,18 @@ def metric_family(spec: MetricSpec) -> Metric:
     if spec.kind is Kind.INFO:
         return InfoMetricFamily(spec.base_name, spec.help, labels=())
     raise ValueError(f"{spec.name}: a custom collector has no use for a {spec.kind.value} family")
+
+
+def add_sample(family: Family, labels: Sequence[str], value: float | dict[str, str]) -> None:
+    """One sample on a family from ``metric_family``: a number, or an info metric's labels."""
+    if isinstance(family, InfoMetricFamily):
+        if not isinstance(value, dict):
+            raise TypeError(f"{family.name}: an info sample is a dict of labels")
+        family.add_metric(labels, value)
+    elif isinstance(value, dict):
+        raise TypeError(f"{family.name}: a {family.type} sample is a number")
+    else:
+        family.add_metric(labels, value)
 
 
 class Metrics:

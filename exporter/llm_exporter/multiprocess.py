@@ -207,7 +207,7 @@ def guard_storage() -> bool:
                 or not hasattr(base, "_init_value"):  # fmt: skip
             log.debug("llm-exporter cannot pre-allocate multiprocess files here")
             return False
-        values.MmapedDict = _allocating(base, mmap_dict._INITIAL_MMAP_SIZE)
+        setattr(values, "MmapedDict", _allocating(base, mmap_dict._INITIAL_MMAP_SIZE))  # noqa: B010
         _guarded = True
         return True
 
@@ -246,7 +246,7 @@ def _entry_size(key: str) -> int:
 
 
 def _allocating(base: type, initial: int) -> type:
-    class AllocatingMmapedDict(base):  # type: ignore[misc, valid-type]
+    class AllocatingMmapedDict(base):
         def __init__(self, filename: str, read_mode: bool = False) -> None:
             if not read_mode:
                 _allocate_file(filename, initial)

@@ -279,7 +279,7 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        host = self._httpd.server_address[0]
+        host = str(self._httpd.server_address[0])  # a TCP server's: always a string
         host = f"[{host}]" if ":" in host else host
         if host in ("0.0.0.0", "[::]"):
             host = "localhost"

@@ -235,10 +235,11 @@ def run(
     for number, _ in inputs.samples:
         pair = [results[(number, v)] for v in VERSIONS]
         errors = [r for r in pair if isinstance(r, str)]
+        counts = [r for r in pair if not isinstance(r, str)]
         if errors:
             estimate.failed[errors[0]] += 1
             continue
-        for version, (input_tokens, output_tokens, cached) in zip(VERSIONS, pair, strict=True):
+        for version, (input_tokens, output_tokens, cached) in zip(VERSIONS, counts, strict=True):
             totals = estimate.totals[version]
             totals.requests += 1
             totals.input_tokens += input_tokens

@@ -85,11 +85,13 @@ def configure_user_budgets(
     """Set the per-user daily cap, the warning share, the tracker's size and N of the top-N
     gauges (unnamed ones keep their value); ValueError for a value out of range. Call it before
     ``instrument_openai()``."""
-    given = {"daily_cap_usd": daily_cap_usd, "warn_share": warn_share, "max_users": max_users,
-             "top_n": top_n}  # fmt: skip
     current = settings()
-    return _settings.set(UserBudgetSettings(**{k: getattr(current, k) if v is None else v
-                                               for k, v in given.items()}))  # fmt: skip
+    return _settings.set(UserBudgetSettings(
+        current.daily_cap_usd if daily_cap_usd is None else daily_cap_usd,
+        current.warn_share if warn_share is None else warn_share,
+        current.max_users if max_users is None else max_users,
+        current.top_n if top_n is None else top_n,
+    ))  # fmt: skip
 
 
 class _User:

@@ -40,7 +40,7 @@ def cost_per_hour_by_model(description: str) -> Panel:
                          "{{" + c.REQUEST_MODEL + "}}"),), stacked=True)  # fmt: skip
 
 
-def annotations() -> tuple[Annotation, ...]:
+def deploy_annotations() -> tuple[Annotation, ...]:
     """Deploys and prompt-version changes, from the app's version info series."""
     return (
         Annotation("Deploys", _changed("app_version, git_commit"),

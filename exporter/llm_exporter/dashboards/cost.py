@@ -11,7 +11,7 @@ from ..rulegen import promql, recording
 from ..rulegen.alerts import common as titles
 from ..rulegen.thresholds import Config
 from . import queries as q
-from .common import COST_UID, OVERVIEW_UID, annotations, cost_per_hour_by_model, variables
+from .common import COST_UID, OVERVIEW_UID, cost_per_hour_by_model, deploy_annotations, variables
 from .model import Dashboard, Panel, Row, Target
 
 TITLE = titles.COST
@@ -62,7 +62,8 @@ def build(config: Config) -> Dashboard:
         "month to date, by team, feature and tenant, and per user.",
         tags=("llm-exporter", "llm", "cost"), rows=(spend, unit, _attribution(config),
                                                     _users(config)), variables=variables(),
-        annotations=annotations(), time_from="now-7d", links=((("LLM overview", OVERVIEW_UID)),),
+        annotations=deploy_annotations(), time_from="now-7d",
+        links=((("LLM overview", OVERVIEW_UID)),),
     )  # fmt: skip
 
 

@@ -13,8 +13,8 @@ from .common import (
     GPU_UID,
     OVERVIEW_UID,
     QUALITY_UID,
-    annotations,
     cost_per_hour_by_model,
+    deploy_annotations,
     variables,
 )
 from .model import Dashboard, Panel, Row, Target, Threshold
@@ -161,6 +161,6 @@ def build(config: Config) -> Dashboard:
         tags=("llm-exporter", "llm"),
         rows=(headline, latency, tokens, errors_row, tools, agents, health),
         variables=variables(),
-        annotations=annotations(),
+        annotations=deploy_annotations(),
         links=(("LLM cost", COST_UID), ("LLM quality", QUALITY_UID), ("GPUs", GPU_UID)),
     )

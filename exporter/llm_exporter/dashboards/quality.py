@@ -15,13 +15,13 @@ from ..rulegen.thresholds import Config
 from ..track.judge import DROPPED
 from ..track.tracker import NEGATIVE, VALID
 from . import queries as q
-from .common import OVERVIEW_UID, QUALITY_UID, annotations, variables
+from .common import OVERVIEW_UID, QUALITY_UID, deploy_annotations, variables
 from .model import Dashboard, Panel, Row, Target, Threshold
 
 TITLE = titles.QUALITY
 SPARSE = "30m"
 MODEL, RESP, EV = c.REQUEST_MODEL, c.RESPONSE_MODEL, c.EVALUATION_NAME
-VALID = promql.eq("result", VALID)
+VALID_CHECK = promql.eq(c.CHECK_RESULT, VALID)
 
 
 def build(config: Config) -> Dashboard:
@@ -50,7 +50,7 @@ def build(config: Config) -> Dashboard:
         Panel("Structured output validity", "Share of JSON-mode and JSON-schema outputs that "
               "parse and match their schema, by model and the model that answered.",
               "percentunit",
-              (Target(f"{q.sum_rate((MODEL, RESP), checks, q.QUALITY, VALID)}"
+              (Target(f"{q.sum_rate((MODEL, RESP), checks, q.QUALITY, VALID_CHECK)}"
                       f"\n/\n{q.sum_rate((MODEL, RESP), checks, q.QUALITY)}",
                       "{{gen_ai_request_model}} via {{gen_ai_response_model}}"),),
               minimum=0, maximum=1),
@@ -75,7 +75,7 @@ def build(config: Config) -> Dashboard:
         description="What HTTP status codes cannot see: judge scores, feedback, structured "
         "output validity, model changes and retrieval health.",
         tags=("llm-exporter", "llm", "quality"), rows=(scores, outputs, _retrieval(config), judge),
-        variables=variables(provider=False), annotations=annotations(), time_from="now-24h",
+        variables=variables(provider=False), annotations=deploy_annotations(), time_from="now-24h",
         links=((("LLM overview", OVERVIEW_UID)),),
     )  # fmt: skip
 

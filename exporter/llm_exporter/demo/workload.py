@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from ..cost import attribute
 from ..track import Judge, Tracker
@@ -60,7 +61,7 @@ class Step:
     feature: str
 
 
-def _messages(question: str) -> list[dict[str, str]]:
+def _messages(question: str) -> list[ChatCompletionMessageParam]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
 
 

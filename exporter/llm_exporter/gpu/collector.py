@@ -25,7 +25,7 @@ from prometheus_client.core import Metric
 
 from .. import catalog
 from ..catalog import MetricSpec
-from ..metrics import metric_family
+from ..metrics import Family, add_sample, metric_family
 from .health import Health
 from .nvml import Backoff, CountingNVML, Session, error_class, load_pynvml
 from .reader import GpuReading, Reader
@@ -282,16 +282,16 @@ class GpuCollector:
     def collect(self) -> Iterator[Metric]:
         """The scrape path: the reader built every label tuple and the info labels already."""
         snap = self._snapshot
-        families: dict[str, Metric] = {}
+        families: dict[str, Family] = {}
 
-        def family(spec: MetricSpec) -> Metric:
+        def family(spec: MetricSpec) -> Family:
             found = families.get(spec.name)
             if found is None:
                 found = families[spec.name] = metric_family(spec)
             return found
 
         def add(spec: MetricSpec, labels: tuple[str, ...], value: float) -> None:
-            family(spec).add_metric(labels, value)
+            add_sample(family(spec), labels, value)
 
         fresh = snap.finished is not None and (
             self._monotonic() - snap.finished <= self._stale_after
@@ -312,11 +312,11 @@ class GpuCollector:
             for gpu in snap.gpus:
                 add(catalog.GPU_UP, gpu.key, 1.0 if gpu.up else 0.0)
                 for spec, info in gpu.info:
-                    family(spec).add_metric((), info)
+                    add_sample(family(spec), (), info)
                 for spec, labels, value in gpu.samples:
                     add(spec, labels, value)
-        for labels, count, seen in self.xid_counts.items():
-            add(catalog.GPU_XID_ERRORS, labels, count)
+        for labels, xids, seen in self.xid_counts.items():
+            add(catalog.GPU_XID_ERRORS, labels, xids)
             add(catalog.GPU_XID_LAST_SEEN, labels, seen)
         for spec in GPU_SPECS:  # catalog order, so the exposition reads like the reference
             if spec.name in families:

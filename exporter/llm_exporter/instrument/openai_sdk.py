@@ -43,7 +43,7 @@ _current: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "llm_exporter_openai_call", default=None
 )
 _lock = threading.Lock()
-_ORIGINALS = {
+_ORIGINALS: dict[tuple[type, str], Callable[..., Any]] = {
     (SyncAPIClient, "request"): SyncAPIClient.request,
     (AsyncAPIClient, "request"): AsyncAPIClient.request,
     (SyncAPIClient, "_build_request"): SyncAPIClient._build_request,

@@ -215,7 +215,7 @@ class Call:
         self.check_result: str | None = None
         self.output_tokens_apply = has_output
         self.response_model = ""
-        self.usage: tuple[int, int, int] | None = None
+        self.usage: tuple[Any, Any, Any] | None = None  # as sent; _checked_usage vets it
         self.error = ""
         self.retries = 0
         self.stream_series: Series | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -36,7 +37,7 @@ def binomial(rng: random.Random, n: int, p: float) -> int:
     return min(n, max(0, round(rng.gauss(mean, math.sqrt(mean * (1 - p))))))
 
 
-def multinomial(rng: random.Random, n: int, probs: list[float]) -> list[int]:
+def multinomial(rng: random.Random, n: int, probs: Sequence[float]) -> list[int]:
     """n draws over bins with these probabilities (summing to 1): the count in each bin."""
     out = [0] * len(probs)
     left, mass = n, 1.0

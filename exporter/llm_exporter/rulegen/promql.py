@@ -79,7 +79,8 @@ def _skip_space(text: str, pos: int) -> int:
 def _string(text: str, pos: int, label: str) -> tuple[str, int]:
     if pos >= len(text) or text[pos] not in "\"'`":
         raise ValueError(f"expected a quoted value for {label!r}")
-    quote, out, pos = text[pos], [], pos + 1
+    quote, pos = text[pos], pos + 1
+    out: list[str] = []
     while pos < len(text):
         ch = text[pos]
         if ch == quote:

@@ -186,7 +186,7 @@ def _sample_value(schema: Any, draw_number: Callable[[], float]) -> Any:
         kind = next((k for k in kind if k != "null"), None)
     if kind == "number":
         return round(draw_number(), 3)
-    return {"integer": 1, "boolean": True, "array": [], "object": {}}.get(kind, "ok")
+    return {"integer": 1, "boolean": True, "array": [], "object": {}}.get(str(kind), "ok")
 
 
 def _output_format(body: dict[str, Any], chat: bool) -> dict[str, Any] | None:

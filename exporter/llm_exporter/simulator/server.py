@@ -318,10 +318,12 @@ class _Handler(BaseHTTPRequestHandler):
             raise _BadRequest("you must provide a model parameter", "model")
         window = cfg.context_windows.get(model, cfg.default_context_window)
 
+        inputs: list[tuple[str, int]] = []  # the embeddings' inputs
         if endpoint == "embeddings":
-            inputs = r.embedding_inputs(body.get("input"))
-            if inputs is None:
+            given = r.embedding_inputs(body.get("input"))
+            if given is None:
                 raise _BadRequest("'input' must be a string or a non-empty array", "input")
+            inputs = given
             prompt = max(n for _, n in inputs)  # the limit applies to each input
             wants_json = False
         elif endpoint == "chat.completions":

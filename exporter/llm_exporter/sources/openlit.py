@@ -169,6 +169,8 @@ def _meter_provider(metrics: Metrics, endpoint: str | None, headers: Any) -> Any
             "OpenLIT would record into it; add llm_exporter.sources.otel.RegistryReader(registry) "
             "to its metric_readers and call openlit.init() yourself"
         )
+    if metrics.registry is None:
+        raise RuntimeError("use_openlit(): the Metrics given have no registry to record into")
     reader = RegistryReader(metrics.registry, _remaps(), DROPPED, on_fault=metrics.fault)
     metrics.share_with(reader)  # our openai hook writes the same families: one family a name
     readers: list[Any] = [reader]
@@ -237,7 +239,7 @@ def openlit_pricing(table: ModelTable) -> dict[str, dict[str, Any]]:
     per_thousand = 1000 / PER_MILLION
     for name in table.names():
         info = table.lookup(name)
-        if info is None or not info.priced:
+        if info is None or info.input is None:  # not priced
             continue
         chat[name] = {"promptPrice": info.input * per_thousand,
                       "completionPrice": (info.output or 0.0) * per_thousand}  # fmt: skip

@@ -152,26 +152,26 @@ class _Families:
         out: list[Family] = []
         for (name, kind), (doc, unit, points) in self._families.items():
             keys = sorted({k for labels in points for k, _ in labels})
+            rows = [([dict(labels).get(k, "") for k in keys], value)
+                    for labels, value in points.items()]  # fmt: skip
             if kind is Kind.HISTOGRAM:
-                family: Family = HistogramMetricFamily(name, doc, labels=keys, unit=unit)
-            elif kind is Kind.COUNTER:
-                family = CounterMetricFamily(name, doc, labels=keys, unit=unit)
-            else:
-                family = GaugeMetricFamily(name, doc, labels=keys, unit=unit)
-            for labels, value in points.items():
-                given = dict(labels)
-                row = [given.get(k, "") for k in keys]
-                if kind is Kind.HISTOGRAM:
-                    bounds, counts, total = value
-                    family.add_metric(row, buckets=_cumulative(bounds, counts), sum_value=total)
-                else:
-                    family.add_metric(row, value)
+                histogram = HistogramMetricFamily(name, doc, labels=keys, unit=unit)
+                for row, (bounds, counts, total) in rows:
+                    histogram.add_metric(row, buckets=_cumulative(bounds, counts), sum_value=total)
+                out.append(histogram)
+                continue
+            family = (CounterMetricFamily if kind is Kind.COUNTER else GaugeMetricFamily)(
+                name, doc, labels=keys, unit=unit
+            )
+            for row, number in rows:
+                family.add_metric(row, number)
             out.append(family)
         return out
 
 
 def _cumulative(bounds: Iterable[float], counts: Iterable[int]) -> list[tuple[str, float]]:
-    buckets, running = [], 0
+    buckets: list[tuple[str, float]] = []
+    running = 0
     for bound, count in zip([*map(str, bounds), "+Inf"], counts, strict=True):
         running += count
         buckets.append((bound, running))
@@ -190,9 +190,9 @@ def _scope_labels(scope: Any) -> _Pairs:
     return tuple(labels.items())
 
 
-def _labels(scope: _Pairs, attributes: Mapping[str, Any]) -> dict[str, str]:
+def _labels(scope: _Pairs, attributes: Mapping[str, Any] | None) -> dict[str, str]:
     labels = dict(scope)
-    for key, value in attributes.items():
+    for key, value in (attributes or {}).items():
         labels[label_name(key)] = label_value(value)
     return labels
 

@@ -245,9 +245,9 @@ def _per_call(x: Ctx, s: S, w: str, amount: tuple[str, str], calls: tuple[str, s
     """``amount`` (what, counter) per call (what, counter) over ``w`` above threshold times its
     baseline, with min_calls calls."""
     per_model = x.llm_increase(w, *amount)
-    calls = x.llm_increase(w, *calls, *counted)
-    return (f"{per_model} / {calls} > {promql.number(s.threshold)} * {r.baseline(baselined)}\n"
-            f"  and {calls} >= {s.min_calls}")  # fmt: skip
+    made = x.llm_increase(w, *calls, *counted)
+    return (f"{per_model} / {made} > {promql.number(s.threshold)} * {r.baseline(baselined)}\n"
+            f"  and {made} >= {s.min_calls}")  # fmt: skip
 
 
 def _tool_failing(
